@@ -1,0 +1,30 @@
+# ser-hf: set-up and everyday commands. Every target builds .venv from nothing when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# This machine's CPU build of torch lies on disk; an unpinned torch would pull a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= dev
+PYTEST_ARGS ?= -n 2
+
+.PHONY: demo test install clean-venv
+
+$(VENV)/.installed-$(EXTRAS): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet "$(TORCH_SPEC)"
+	$(PIP) install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+install: $(VENV)/.installed-$(EXTRAS)
+
+# The demo: a tour of the bundled data layer (the Gradio app replaces it once the models land).
+demo: $(VENV)/.installed-$(EXTRAS)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/ser-hf data summary --corpus ravdess --data-dir $${SER_HF_DATA:-../shared/data}
+
+test: $(VENV)/.installed-$(EXTRAS)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS) tests
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,18 @@
+"""ser_hf: speech emotion recognition built the Hugging Face way."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .errors import SerAudioError, SerDataError, SerError
+from .labels import EMOTIONS, LABEL_SETS, get_label_set
+
+__all__ = [
+    "EMOTIONS",
+    "LABEL_SETS",
+    "SerAudioError",
+    "SerDataError",
+    "SerError",
+    "__version__",
+    "get_label_set",
+]

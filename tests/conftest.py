@@ -1,0 +1,57 @@
+"""Shared fixtures: the real corpora (skipped where absent) and generated audio trees."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_data_dir() -> Path | None:
+    env = os.environ.get("SER_HF_DATA")
+    path = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+    return path if path.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("the corpora are absent: set SER_HF_DATA or place them in ../shared/data")
+    return path
+
+
+def tone(seconds: float = 1.0, sampling_rate: int = 16000, freq: float = 220.0, amplitude: float = 0.3) -> np.ndarray:
+    """A voiced-looking test signal: a harmonic tone with a slow amplitude envelope, float32 (samples,)."""
+    t = np.arange(int(seconds * sampling_rate)) / sampling_rate
+    envelope = 0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)
+    wave = sum(np.sin(2 * np.pi * freq * k * t) / k for k in range(1, 5))
+    return (amplitude * envelope * wave / 2).astype(np.float32)
+
+
+def write_audio(
+    path: Path,
+    seconds: float = 1.0,
+    sampling_rate: int = 16000,
+    channels: int = 1,
+    silent: bool = False,
+    fmt: str = "WAV",
+    subtype: str = "PCM_16",
+    freq: float = 220.0,
+) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wave = np.zeros(int(seconds * sampling_rate), np.float32) if silent else tone(seconds, sampling_rate, freq)
+    data = np.stack([wave] * channels, axis=1) if channels > 1 else wave
+    sf.write(str(path), data, sampling_rate, format=fmt, subtype=subtype)
+    return path
+
+
+@pytest.fixture
+def audio_writer():
+    return write_audio

@@ -1,0 +1,49 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from ser_hf import SerAudioError
+from ser_hf.audio import as_float32, load_audio, to_mono
+
+
+def test_load_resamples_and_mixes_to_mono(tmp_path, audio_writer):
+    path = audio_writer(tmp_path / "stereo48k.wav", seconds=2.0, sampling_rate=48000, channels=2)
+    wave = load_audio(path)
+    assert wave.dtype == np.float32 and wave.ndim == 1
+    assert abs(len(wave) - 32000) <= 1
+    reference = sf.read(str(path), dtype="float32")[0][:, 0]
+    assert np.isclose(np.abs(wave).max(), np.abs(reference).max(), rtol=0.05)
+
+
+def test_load_reads_aiff_named_wav(tmp_path, audio_writer):
+    path = audio_writer(tmp_path / "YAF_germ_angry.wav", sampling_rate=24414, fmt="AIFF")
+    assert open(path, "rb").read(4) == b"FORM"
+    assert abs(len(load_audio(path)) - 16000) <= 2
+
+
+def test_unreadable_and_missing_files_raise_with_the_path(tmp_path):
+    garbage = tmp_path / "broken.wav"
+    garbage.write_bytes(b"RIFF not really a wave file")
+    with pytest.raises(SerAudioError, match="Cannot read .*broken.wav as audio"):
+        load_audio(garbage)
+    with pytest.raises(SerAudioError, match="not found"):
+        load_audio(tmp_path / "absent.wav")
+
+
+def test_empty_and_nan_audio_are_rejected(tmp_path):
+    empty = tmp_path / "empty.wav"
+    sf.write(str(empty), np.zeros(0, np.float32), 16000)
+    with pytest.raises(SerAudioError, match="empty"):
+        load_audio(empty)
+    nan = tmp_path / "nan.wav"
+    sf.write(str(nan), np.full(1600, np.nan, np.float32), 16000, subtype="FLOAT")
+    with pytest.raises(SerAudioError, match="NaN"):
+        load_audio(nan)
+
+
+def test_int16_and_channel_layouts():
+    assert as_float32(np.array([-32768, 0, 16384], np.int16)).tolist() == [-1.0, 0.0, 0.5]
+    stereo = np.stack([np.ones(100), np.zeros(100)])  # (channels, samples)
+    assert to_mono(stereo).shape == (100,) and np.allclose(to_mono(stereo), 0.5)
+    with pytest.raises(SerAudioError, match="mono"):
+        to_mono(np.zeros((2, 2, 10)))

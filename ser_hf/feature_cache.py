@@ -1,0 +1,84 @@
+"""Feature caching for training: a corpus Dataset -> features, through ``datasets.map`` with a stable fingerprint.
+
+The fingerprint hashes what the features depend on (each clip's path, size and modification time, and
+the feature extractor's configuration), so a second run over the same data with the same extractor
+reuses the Arrow cache file instead of decoding the audio again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import datasets
+
+from .audio import load_audio
+from .features import SerFeatureExtractor
+
+
+def default_cache_dir() -> Path:
+    """``$SER_HF_CACHE/features``, by default ``~/.cache/ser_hf/features``."""
+    root = os.environ.get("SER_HF_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "ser_hf")
+    return Path(root) / "features"
+
+
+def features_fingerprint(dataset: datasets.Dataset, feature_extractor: SerFeatureExtractor) -> str:
+    """A stable hash of the clips (path, size, mtime, label) and the extractor's configuration."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(feature_extractor.to_dict(), sort_keys=True, default=str).encode())
+    labels = dataset["label"] if "label" in dataset.column_names else [None] * len(dataset)
+    for path, label in zip(dataset["path"], labels):
+        stat = os.stat(path)
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{label}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+class _Featurize:
+    """Picklable batched ``map`` function: paths -> ``input_features`` (n_features, frames) and ``num_frames``."""
+
+    def __init__(self, feature_extractor: SerFeatureExtractor):
+        self.feature_extractor = feature_extractor
+
+    def __call__(self, batch: dict) -> dict:
+        fe = self.feature_extractor
+        out = {"input_features": [], "num_frames": []}
+        for path in batch["path"]:
+            encoded = fe(load_audio(path, fe.sampling_rate), sampling_rate=fe.sampling_rate, padding="do_not_pad")
+            features = encoded["input_features"][0]
+            out["input_features"].append(features)
+            out["num_frames"].append(features.shape[1])
+        return out
+
+
+def cache_features(
+    dataset: datasets.Dataset,
+    feature_extractor: SerFeatureExtractor,
+    *,
+    cache_dir: str | os.PathLike | None = None,
+    num_proc: int | None = None,
+    load_from_cache_file: bool = True,
+) -> datasets.Dataset:
+    """Add ``input_features`` ``(n_features, frames)`` and ``num_frames`` to every row, cached on disk.
+
+    The cache file is ``cache_dir/features-<fingerprint>.arrow``; a later call with the same clips and
+    the same extractor configuration loads it instead of recomputing. Shows a progress bar.
+    """
+    fingerprint = features_fingerprint(dataset, feature_extractor)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    features = datasets.Features(dict(dataset.features))
+    features["input_features"] = datasets.Sequence(datasets.Sequence(datasets.Value("float32")))
+    features["num_frames"] = datasets.Value("int32")
+    return dataset.map(
+        _Featurize(feature_extractor),
+        batched=True,
+        batch_size=32,
+        num_proc=num_proc,
+        features=features,
+        cache_file_name=str(cache_dir / f"features-{fingerprint}.arrow"),
+        load_from_cache_file=load_from_cache_file,
+        new_fingerprint=fingerprint,
+        desc=f"Extracting {feature_extractor.feature_type} features",
+    )

@@ -1,0 +1,66 @@
+"""Configuration of a pretrained speech encoder with an emotion head (``model_type = "ser_backbone"``)."""
+
+from __future__ import annotations
+
+from transformers import PretrainedConfig
+
+WAV2VEC2_FAMILY = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "unispeech", "unispeech-sat", "wav2vec2-conformer")
+
+
+class SerBackboneConfig(PretrainedConfig):
+    r"""Configuration of [`SerBackboneForAudioClassification`].
+
+    Args:
+        backbone_config (`dict`): the encoder's own configuration (`WhisperConfig` or a wav2vec2-family config,
+            as `to_dict()`); its `model_type` picks the family.
+        backbone_source (`str`, *optional*): where the pretrained encoder came from (Hub id or folder), for the record.
+        use_weighted_layer_sum (`bool`, defaults to `True`): a learned softmax-weighted sum of all hidden
+            layers (emotion lives in the middle layers, not the last); otherwise the last layer only.
+        freeze_encoder (`bool`, defaults to `False`): train the head only.
+        freeze_layers (`int`, defaults to 0): freeze the input convolutions and the first N encoder layers.
+        freeze_feature_encoder (`bool`, defaults to `True`): wav2vec2 family only, freeze the CNN front end.
+        conv_channels (`int`, defaults to 256) / conv_kernel_size (`int`, defaults to 5): the head's 1-D
+            convolution over time.
+        attention_channels (`int`, defaults to 128): bottleneck of the attentive statistics pooling.
+        dropout (`float`, defaults to 0.2): dropout before the classifier.
+        label_smoothing (`float`, defaults to 0.0) / class_weights (`list[float]`, *optional*): the loss.
+    """
+
+    model_type = "ser_backbone"
+
+    def __init__(
+        self,
+        backbone_config: dict | None = None,
+        backbone_source: str | None = None,
+        use_weighted_layer_sum: bool = True,
+        freeze_encoder: bool = False,
+        freeze_layers: int = 0,
+        freeze_feature_encoder: bool = True,
+        conv_channels: int = 256,
+        conv_kernel_size: int = 5,
+        attention_channels: int = 128,
+        dropout: float = 0.2,
+        label_smoothing: float = 0.0,
+        class_weights: list[float] | None = None,
+        **kwargs,
+    ):
+        if backbone_config is not None and not isinstance(backbone_config, dict):
+            backbone_config = backbone_config.to_dict()
+        self.backbone_config = backbone_config or {"model_type": "whisper"}
+        self.backbone_source = backbone_source
+        self.use_weighted_layer_sum = use_weighted_layer_sum
+        self.freeze_encoder = freeze_encoder
+        self.freeze_layers = freeze_layers
+        self.freeze_feature_encoder = freeze_feature_encoder
+        self.conv_channels = conv_channels
+        self.conv_kernel_size = conv_kernel_size
+        self.attention_channels = attention_channels
+        self.dropout = dropout
+        self.label_smoothing = label_smoothing
+        self.class_weights = list(class_weights) if class_weights is not None else None
+        super().__init__(**kwargs)
+
+    @property
+    def backbone_type(self) -> str:
+        """``"whisper"`` or a wav2vec2-family model type."""
+        return self.backbone_config.get("model_type", "whisper")

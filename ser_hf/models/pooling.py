@@ -1,0 +1,54 @@
+"""Masked pooling over time and mask helpers shared by both model families.
+
+Masks are ``(batch, frames)`` with 1 for real frames and 0 for padding.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def conv_output_lengths(lengths: torch.Tensor, kernel_size: int, stride: int, padding: int, dilation: int = 1) -> torch.Tensor:
+    """Valid output frames of a convolution for inputs of ``lengths`` valid frames."""
+    return torch.div(lengths + 2 * padding - dilation * (kernel_size - 1) - 1, stride, rounding_mode="floor") + 1
+
+
+def lengths_to_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
+    """``(batch,)`` lengths -> ``(batch, max_length)`` float mask."""
+    positions = torch.arange(max_length, device=lengths.device)
+    return (positions[None, :] < lengths[:, None]).to(torch.float32)
+
+
+class AttentiveStatisticsPooling(nn.Module):
+    """Attentive statistics pooling (Okabe et al., 2018) with channel-wise attention, over valid frames only.
+
+    ``hidden_states (batch, channels, frames)`` and ``mask (batch, frames)`` -> ``(batch, 2 * channels)``:
+    the attention-weighted mean and standard deviation of each channel.
+    """
+
+    def __init__(self, channels: int, attention_channels: int = 128):
+        super().__init__()
+        self.attention = nn.Sequential(
+            nn.Conv1d(channels, attention_channels, kernel_size=1),
+            nn.Tanh(),
+            nn.Conv1d(attention_channels, channels, kernel_size=1),
+        )
+
+    def forward(self, hidden_states: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        scores = self.attention(hidden_states)  # (batch, channels, frames)
+        if mask is not None:
+            scores = scores.masked_fill(mask[:, None, :] <= 0, torch.finfo(scores.dtype).min)
+        weights = torch.softmax(scores, dim=-1)
+        mean = (weights * hidden_states).sum(dim=-1)
+        variance = (weights * hidden_states.square()).sum(dim=-1) - mean.square()
+        std = variance.clamp_min(1e-6).sqrt()
+        return torch.cat([mean, std], dim=-1)
+
+
+def classification_loss(logits: torch.Tensor, labels: torch.Tensor, config) -> torch.Tensor:
+    """Cross-entropy with the config's optional ``class_weights`` and ``label_smoothing``."""
+    weight = None
+    if getattr(config, "class_weights", None):
+        weight = torch.tensor(config.class_weights, dtype=logits.dtype, device=logits.device)
+    return nn.functional.cross_entropy(logits, labels, weight=weight, label_smoothing=getattr(config, "label_smoothing", 0.0))

@@ -29,10 +29,10 @@ def test_a_1khz_tone_peaks_in_the_mel_bin_containing_1khz():
 
 def test_shapes_for_each_feature_type():
     x = tone(3.0, 300)
-    assert SerFeatureExtractor()(x, return_tensors="np")["input_features"].shape == (1, 64, 301)
-    mfcc = SerFeatureExtractor(feature_type="mfcc", n_mfcc=20, mfcc_deltas=2)
+    assert SerFeatureExtractor(trim=False)(x, return_tensors="np")["input_features"].shape == (1, 64, 301)
+    mfcc = SerFeatureExtractor(feature_type="mfcc", n_mfcc=20, mfcc_deltas=2, trim=False)
     assert mfcc.feature_size == 60 and mfcc(x, return_tensors="np")["input_features"].shape == (1, 60, 301)
-    assert SerFeatureExtractor(feature_type="spectrogram")(x, return_tensors="np")["input_features"].shape == (1, 257, 301)
+    assert SerFeatureExtractor(feature_type="spectrogram", trim=False)(x, return_tensors="np")["input_features"].shape == (1, 257, 301)
 
 
 def test_list_ndarray_and_batch_inputs_give_equal_features():
@@ -48,7 +48,7 @@ def test_list_ndarray_and_batch_inputs_give_equal_features():
 
 
 def test_padding_never_leaks_into_an_utterance_and_the_mask_marks_real_frames():
-    fe = SerFeatureExtractor()
+    fe = SerFeatureExtractor(trim=False)
     short, long = tone(1.0, 300), tone(2.5, 500)
     batch = fe([short, long], return_tensors="np")
     alone = fe(short, return_tensors="np")["input_features"][0]
@@ -115,7 +115,7 @@ def test_feature_cache_reuses_the_first_run(tmp_path, audio_writer, monkeypatch)
     for i, name in enumerate(["1001_DFA_ANG_XX", "1001_DFA_SAD_XX", "1002_DFA_HAP_XX"]):
         audio_writer(tmp_path / "crema" / "AudioWAV" / f"{name}.wav", seconds=1.0 + 0.5 * i)
     dataset = load_corpus("crema_d", tmp_path / "crema")
-    fe = SerFeatureExtractor()
+    fe = SerFeatureExtractor(trim=False)
     first = cache_features(dataset, fe, cache_dir=tmp_path / "cache")
     assert first["num_frames"] == [101, 151, 201]
     assert np.asarray(first[0]["input_features"]).shape == (64, 101)
@@ -127,5 +127,5 @@ def test_feature_cache_reuses_the_first_run(tmp_path, audio_writer, monkeypatch)
     assert calls == [] and second.cache_files == first.cache_files
     np.testing.assert_array_equal(np.asarray(second[2]["input_features"]), np.asarray(first[2]["input_features"]))
 
-    third = cache_features(dataset, SerFeatureExtractor(num_mel_bins=40), cache_dir=tmp_path / "cache")
+    third = cache_features(dataset, SerFeatureExtractor(trim=False, num_mel_bins=40), cache_dir=tmp_path / "cache")
     assert calls and third.cache_files != first.cache_files  # another configuration, another cache

@@ -94,6 +94,41 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else EXIT_FAILED
 
 
+# --- models -----------------------------------------------------------------------------------------
+
+
+def cmd_convert_whisper(args: argparse.Namespace) -> int:
+    from .models.convert_whisper import bundled_whisper_tiny_en, convert_whisper
+
+    source = args.input or bundled_whisper_tiny_en()
+    out = convert_whisper(source, args.output)
+    if args.json:
+        _print_json({"input": str(source), "output": str(out)})
+    else:
+        print(f"Converted the Whisper encoder of {source} to {out} (transformers WhisperModel; encoder only)")
+    return 0
+
+
+# --- training ---------------------------------------------------------------------------------------
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .train import main as train_main
+
+    return train_main([args.recipe, *args.overrides])
+
+
+def cmd_crossval(args: argparse.Namespace) -> int:
+    from .train import crossval, crossval_markdown
+
+    summary = crossval(args.recipe, args.output_dir, args.overrides)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(crossval_markdown(summary))
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------------
 
 
@@ -145,6 +180,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify = data_commands.add_parser("verify", help="check a download of the official WAV release")
     _add_corpus_args(verify)
     verify.set_defaults(func=cmd_data_verify)
+
+    train = commands.add_parser("train", help="train a model from a YAML recipe (--key value overrides)")
+    train.add_argument("recipe", help="YAML recipe, e.g. recipes/cnn_ravdess_6fold.yaml")
+    train.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs overriding the recipe")
+    train.set_defaults(func=cmd_train)
+
+    cv = commands.add_parser("crossval", help="train and evaluate every fold of the recipe's protocol")
+    cv.add_argument("recipe", help="YAML recipe")
+    cv.add_argument("--output-dir", required=True, help="folder for fold1/, fold2/, ... and crossval.json")
+    cv.add_argument("--json", action="store_true", help="print JSON")
+    cv.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs overriding the recipe")
+    cv.set_defaults(func=cmd_crossval)
+
+    convert = commands.add_parser("convert-whisper", help="convert a CTranslate2 Whisper folder to transformers")
+    convert.add_argument("--input", help="CTranslate2 / faster-whisper folder (default: the bundled tiny.en)")
+    convert.add_argument("--output", required=True, help="output folder")
+    convert.add_argument("--json", action="store_true", help="print JSON")
+    convert.set_defaults(func=cmd_convert_whisper)
     return parser
 
 

@@ -1,7 +1,8 @@
-"""Feature caching for training: a corpus Dataset -> features, through ``datasets.map`` with a stable fingerprint.
+"""Caching for training: a corpus Dataset -> decoded waveforms or features, through ``datasets.map``
+with a stable fingerprint.
 
-The fingerprint hashes what the features depend on (each clip's path, size and modification time, and
-the feature extractor's configuration), so a second run over the same data with the same extractor
+The fingerprint hashes what the output depends on (each clip's path, size and modification time, and
+the feature extractor's configuration or the decoding settings), so a second run over the same data
 reuses the Arrow cache file instead of decoding the audio again.
 """
 
@@ -26,8 +27,13 @@ def default_cache_dir() -> Path:
 
 def features_fingerprint(dataset: datasets.Dataset, feature_extractor: SerFeatureExtractor) -> str:
     """A stable hash of the clips (path, size, mtime, label) and the extractor's configuration."""
+    return dataset_fingerprint(dataset, feature_extractor.to_dict())
+
+
+def dataset_fingerprint(dataset: datasets.Dataset, settings: dict) -> str:
+    """A stable hash of the clips (path, size, mtime, label) and ``settings`` (JSON-serializable)."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(feature_extractor.to_dict(), sort_keys=True, default=str).encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     labels = dataset["label"] if "label" in dataset.column_names else [None] * len(dataset)
     for path, label in zip(dataset["path"], labels):
         stat = os.stat(path)
@@ -81,4 +87,54 @@ def cache_features(
         load_from_cache_file=load_from_cache_file,
         new_fingerprint=fingerprint,
         desc=f"Extracting {feature_extractor.feature_type} features",
+    )
+
+
+class _Decode:
+    """Picklable batched ``map`` function: paths -> ``waveform`` (int16 PCM at ``sampling_rate``) and ``num_samples``."""
+
+    def __init__(self, sampling_rate: int, max_duration_s: float | None):
+        self.sampling_rate = sampling_rate
+        self.max_samples = int(max_duration_s * sampling_rate) if max_duration_s else None
+
+    def __call__(self, batch: dict) -> dict:
+        import numpy as np
+
+        out = {"waveform": [], "num_samples": []}
+        for path in batch["path"]:
+            wave = load_audio(path, self.sampling_rate)[: self.max_samples]
+            out["waveform"].append(np.clip(np.round(wave * 32767.0), -32768, 32767).astype(np.int16))
+            out["num_samples"].append(len(wave))
+        return out
+
+
+def cache_waveforms(
+    dataset: datasets.Dataset,
+    sampling_rate: int = 16000,
+    *,
+    max_duration_s: float | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    num_proc: int | None = None,
+) -> datasets.Dataset:
+    """Add ``waveform`` (int16 PCM, mono, ``sampling_rate``; divide by 32768 for floats) and ``num_samples``.
+
+    Decoding once lets training augment the waveform every epoch without decoding the files again.
+    Clips longer than ``max_duration_s`` keep their beginning. Cached like :func:`cache_features`.
+    """
+    settings = {"decode": "load_audio", "sampling_rate": sampling_rate, "max_duration_s": max_duration_s}
+    fingerprint = dataset_fingerprint(dataset, settings)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    features = datasets.Features(dict(dataset.features))
+    features["waveform"] = datasets.Sequence(datasets.Value("int16"))
+    features["num_samples"] = datasets.Value("int32")
+    return dataset.map(
+        _Decode(sampling_rate, max_duration_s),
+        batched=True,
+        batch_size=64,
+        num_proc=num_proc,
+        features=features,
+        cache_file_name=str(cache_dir / f"waveforms-{fingerprint}.arrow"),
+        new_fingerprint=fingerprint,
+        desc="Decoding audio",
     )

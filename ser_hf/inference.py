@@ -1,0 +1,147 @@
+"""``EmotionRecognizer``: a trained model and its feature extractor behind one ``predict`` call.
+
+``EmotionRecognizer.from_pretrained(None)`` loads the bundled default model, ``"compact"`` the bundled
+compact one, and any other value a saved model folder. ``predict`` takes a path, an array (any rate,
+channel count and dtype with ``sampling_rate``) or a list of them, and returns :class:`Prediction`
+objects: the label, the probability of every label and, for audio longer than the window, a timeline
+of segments.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .audio import DEFAULT_SAMPLING_RATE, load_audio, resample, to_mono
+from .errors import SerError
+
+BUNDLED = ("default", "compact")
+
+
+def bundled_model_dir(name: str = "default") -> Path:
+    """The folder of a model shipped as package data (``ser_hf/pretrained/<name>``)."""
+    folder = Path(str(resources.files("ser_hf").joinpath("pretrained", name)))
+    if not (folder / "config.json").is_file():
+        raise SerError(
+            f"The bundled {name} model is not in this installation ({folder}); pass a trained model folder "
+            "(the output_dir of `ser-hf train`)."
+        )
+    return folder
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    label: str
+    scores: dict[str, float]
+
+
+@dataclass
+class Prediction:
+    """One clip's result: the top ``label``, ``scores`` (label -> probability) and ``segments`` for long audio."""
+
+    label: str
+    scores: dict[str, float]
+    segments: list[Segment] = field(default_factory=list)
+    path: str | None = None
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class EmotionRecognizer:
+    """A model and its feature extractor, ready for prediction on raw audio."""
+
+    def __init__(self, model, feature_extractor, window_s: float = 4.0, hop_s: float = 2.0, device: str = "cpu"):
+        self.model = model.eval().to(device)
+        self.feature_extractor = feature_extractor
+        self.window_s = window_s
+        self.hop_s = hop_s
+        self.device = device
+        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self.sampling_rate = getattr(feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE)
+        self.input_name = model.main_input_name
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike | None = None, **kwargs) -> "EmotionRecognizer":
+        """Load ``None``/``"default"`` (bundled), ``"compact"`` (bundled) or a saved model folder."""
+        import ser_hf.models  # noqa: F401  (registers the Auto classes)
+        from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+        folder = bundled_model_dir(str(path or "default")) if path is None or str(path) in BUNDLED else Path(path)
+        if not (folder / "config.json").is_file():
+            raise SerError(f"{folder} is not a model folder (no config.json); expected the output of `ser-hf train`.")
+        try:
+            model = AutoModelForAudioClassification.from_pretrained(folder)
+            feature_extractor = AutoFeatureExtractor.from_pretrained(folder)
+        except (OSError, ValueError, KeyError) as err:
+            raise SerError(f"Cannot load the model in {folder} ({str(err).splitlines()[0]}).") from None
+        return cls(model, feature_extractor, **kwargs)
+
+    # --- core ---------------------------------------------------------------------------------------
+
+    def features(self, waveform: np.ndarray) -> dict[str, torch.Tensor]:
+        fe = self.feature_extractor
+        kwargs = {"sampling_rate": self.sampling_rate, "return_tensors": "pt"}
+        if type(fe).__name__ == "WhisperFeatureExtractor":
+            kwargs.update(padding="longest", return_attention_mask=True)
+        encoded = fe(waveform, **kwargs)
+        return {k: v.to(self.device) for k, v in encoded.items() if k in (self.input_name, "attention_mask")}
+
+    @torch.inference_mode()
+    def logits(self, waveform: np.ndarray) -> np.ndarray:
+        """Logits ``(num_labels,)`` of one mono waveform ``(samples,)`` at the model's rate."""
+        return self.model(**self.features(waveform)).logits[0].float().cpu().numpy()
+
+    def probabilities(self, waveform: np.ndarray) -> np.ndarray:
+        logits = self.logits(waveform)
+        exp = np.exp(logits - logits.max())
+        return exp / exp.sum()
+
+    def _prepare(self, audio, sampling_rate: int | None) -> tuple[np.ndarray, str | None]:
+        if isinstance(audio, (str, os.PathLike)):
+            return load_audio(audio, self.sampling_rate), str(audio)
+        array = np.asarray(audio)
+        if sampling_rate is None:
+            raise SerError("Pass sampling_rate= with an array of samples (for example sampling_rate=16000).")
+        wave = to_mono(array)
+        from .preprocessing import check_waveform
+
+        check_waveform(wave)
+        return resample(wave, int(sampling_rate), self.sampling_rate), None
+
+    def _scores(self, probabilities: np.ndarray, top_k: int | None) -> dict[str, float]:
+        order = np.argsort(-probabilities)[: top_k or len(self.labels)]
+        return {self.labels[i]: float(probabilities[i]) for i in order}
+
+    def predict_one(self, audio, sampling_rate: int | None = None, top_k: int | None = None) -> Prediction:
+        wave, path = self._prepare(audio, sampling_rate)
+        duration = len(wave) / self.sampling_rate
+        window, hop = int(self.window_s * self.sampling_rate), int(self.hop_s * self.sampling_rate)
+        if len(wave) <= window:
+            probs = self.probabilities(wave)
+            return Prediction(self.labels[int(np.argmax(probs))], self._scores(probs, top_k), [], path, duration)
+        segments, stacked = [], []
+        starts = list(range(0, max(1, len(wave) - window + 1), hop))
+        if starts[-1] + window < len(wave):
+            starts.append(len(wave) - window)
+        for start in starts:
+            probs = self.probabilities(wave[start : start + window])
+            stacked.append(probs)
+            segments.append(Segment(round(start / self.sampling_rate, 3), round((start + window) / self.sampling_rate, 3),
+                                    self.labels[int(np.argmax(probs))], self._scores(probs, top_k)))
+        overall = np.mean(stacked, axis=0)
+        return Prediction(self.labels[int(np.argmax(overall))], self._scores(overall, top_k), segments, path, duration)
+
+    def predict(self, audio, sampling_rate: int | None = None, top_k: int | None = None):
+        """Predict one clip (a path or an array) or a list of clips; see :class:`Prediction`."""
+        if isinstance(audio, (list, tuple)) and audio and not np.isscalar(audio[0]):
+            return [self.predict_one(a, sampling_rate, top_k) for a in audio]
+        return self.predict_one(audio, sampling_rate, top_k)

@@ -68,10 +68,23 @@ class WaveformAugmenter:
     def __init__(self, config: AugmentConfig, sampling_rate: int = 16000, seed: int | None = None):
         self.config = config
         self.sampling_rate = sampling_rate
+        self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self._worker: int | None = None
+
+    def _generator(self) -> np.random.Generator:
+        # Each DataLoader worker holds a copy of this object: reseed once per worker so that the
+        # workers draw different augmentations (torch gives each worker its own initial seed).
+        import torch.utils.data
+
+        info = torch.utils.data.get_worker_info()
+        if info is not None and self._worker != info.id:
+            self._worker = info.id
+            self.rng = np.random.default_rng(info.seed)
+        return self.rng
 
     def __call__(self, waveform: np.ndarray) -> np.ndarray:
-        cfg, rng = self.config, self.rng
+        cfg, rng = self.config, self._generator()
         if cfg.speed_prob and rng.random() < cfg.speed_prob:
             waveform = change_speed(waveform, float(rng.choice(cfg.speeds)), self.sampling_rate)
         if cfg.shift_prob and rng.random() < cfg.shift_prob:

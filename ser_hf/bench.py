@@ -10,6 +10,7 @@ import json
 import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -119,6 +120,85 @@ def bench_models(seconds: float = 3.0, repeats: int = 20) -> dict:
         out[name] = {"parameters": params, "size_mb_fp32": round(params * 4 / 1e6, 2),
                      "infer_ms_3s": round(1000 * seconds_per_clip, 2)}
     return {"benchmark": "models", "threads": 1, "clip_seconds": seconds, "models": out}
+
+
+def _bench_recognizer(name: str, spec: str | None):
+    """An EmotionRecognizer for ``spec`` (a folder, "default", "compact"); when a bundled model is not
+    installed, an untrained model of the same architecture (the speed is the same) and a note saying so."""
+    from .errors import SerError
+    from .inference import BUNDLED, EmotionRecognizer
+
+    try:
+        return EmotionRecognizer.from_pretrained(spec), "trained"
+    except SerError:
+        if spec not in BUNDLED:
+            raise
+    labels = ["neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
+    if spec == "compact":
+        from .features import SerFeatureExtractor
+        from .models import SerCnnConfig, SerCnnForAudioClassification
+
+        config = SerCnnConfig(id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+        return EmotionRecognizer(SerCnnForAudioClassification(config), SerFeatureExtractor()), "untrained stand-in"
+    from .backbones import model_from_backbone
+
+    model, fe = model_from_backbone("whisper-tiny.en", labels)
+    return EmotionRecognizer(model, fe), "untrained head on the pretrained encoder (stand-in)"
+
+
+def run_benchmark(models: list[str] | None = None, seconds: float = 3.0, repeats: int = 20) -> dict:
+    """``ser-hf bench``: per model, feature extraction (x real time), inference for a 3 s clip (ms, batch 1),
+    batched throughput (x real time, batch 16, features included), a streaming update (ms, features
+    included) and model size (MB); and wav2vec2-base (random weights) on the same clip as the baseline.
+    Everything on one CPU thread."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    from .inference import BUNDLED, bundled_model_dir
+    from .streaming import StreamingRecognizer
+
+    torch.set_num_threads(1)
+    clip = synthetic_clip(seconds)
+    baseline = Wav2Vec2Model(Wav2Vec2Config()).eval()
+    with torch.inference_mode():
+        w2v_s = _median_time(lambda: baseline(torch.from_numpy(clip)[None]), max(5, repeats // 4), warmup=2)
+    results: dict = {"threads": 1, "clip_seconds": seconds, "models": {}, "wav2vec2_base_infer_ms_3s": round(1000 * w2v_s, 2)}
+    for spec in models or ["default", "compact"]:
+        name = spec if spec in BUNDLED else str(spec)
+        recognizer, weights = _bench_recognizer(name, spec)
+        features = recognizer.features(clip)
+        fe_s = _median_time(lambda: recognizer.features(clip), repeats)
+        with torch.inference_mode():
+            infer_s = _median_time(lambda: recognizer.model(**features), repeats, warmup=3)
+        batch = [synthetic_clip(seconds, seed=i) for i in range(16)]
+
+        def batched():
+            from .train import AudioCollator
+
+            inputs = AudioCollator(recognizer.feature_extractor, recognizer.input_name)([{"waveform": b} for b in batch])
+            with torch.inference_mode():
+                recognizer.model(**inputs)
+
+        batch_s = _median_time(batched, max(3, repeats // 5), warmup=1)
+        stream = StreamingRecognizer(recognizer, window_s=2.0, hop_s=0.5, smoothing=0.5)
+        stream.push(clip[:32000], recognizer.sampling_rate)
+        hop = clip[32000:40000]
+        stream_s = _median_time(lambda: stream.push(hop, recognizer.sampling_rate), repeats)
+        try:
+            folder = bundled_model_dir(spec) if spec in BUNDLED else Path(spec)
+            size = sum(f.stat().st_size for f in Path(folder).glob("*.safetensors")) / 1e6
+        except Exception:
+            size = sum(p.numel() * p.element_size() for p in recognizer.model.parameters()) / 1e6
+        results["models"][name] = {
+            "weights": weights,
+            "feature_x_realtime": round(seconds / fe_s, 1),
+            "infer_ms_3s": round(1000 * infer_s, 2),
+            "infer_x_realtime_batched": round(16 * seconds / batch_s, 1),
+            "stream_update_ms": round(1000 * stream_s, 2),
+            "model_size_mb": round(size, 2),
+            "speedup_vs_wav2vec2_base": round(w2v_s / infer_s, 1),
+        }
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:

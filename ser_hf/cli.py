@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 from .errors import SerError
@@ -129,6 +130,153 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- inference --------------------------------------------------------------------------------------
+
+
+def _audio_files(inputs: list[str]) -> list[str]:
+    from .audio import AUDIO_EXTENSIONS
+
+    files = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+        else:
+            files.append(item)
+    return files
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .inference import EmotionRecognizer
+
+    recognizer = EmotionRecognizer.from_pretrained(args.model, window_s=args.window, hop_s=args.hop, vad=args.vad)
+    files = _audio_files(args.inputs)
+    if not files:
+        raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
+    records, failed = [], 0
+    for path in files:
+        try:
+            records.append(recognizer.predict(path, top_k=args.top_k).to_dict())
+        except SerError as err:
+            failed += 1
+            records.append({"path": path, "error": str(err)})
+            print(f"ser-hf: error: {err}", file=sys.stderr)
+    if args.format == "json":
+        _print_json(records)
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["path", "label", "score", "error"])
+        for r in records:
+            writer.writerow([r["path"], r.get("label", ""), f"{r['scores'].get(r['label'], 0):.4f}" if "label" in r and
+                             r["scores"] else "", r.get("error", "")])
+    else:
+        width = max(len(r["path"]) for r in records)
+        for r in records:
+            if "error" in r:
+                print(f"{r['path']:<{width}}  ERROR")
+                continue
+            top = ", ".join(f"{k} {v:.2f}" for k, v in list(r["scores"].items())[:3])
+            print(f"{r['path']:<{width}}  {r['label']:<10} {top}")
+            for seg in r["segments"]:
+                print(f"{'':<{width}}    {seg['start']:7.2f}-{seg['end']:7.2f} s  {seg['label']}")
+    return EXIT_FAILED if failed else 0
+
+
+def _print_update(update, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(update.to_dict()), flush=True)
+    else:
+        top = ", ".join(f"{k} {v:.2f}" for k, v in list(update.scores.items())[:3])
+        print(f"{update.time:8.2f} s  {update.label:<10} {top}", flush=True)
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    import time as _time
+
+    import soundfile as sf
+
+    from .inference import EmotionRecognizer
+    from .streaming import StreamingRecognizer
+
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
+                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing)
+    try:
+        info = sf.info(args.file)
+        blocks = sf.blocks(args.file, blocksize=int(info.samplerate * args.chunk), dtype="float32", always_2d=True)
+        start = _time.monotonic()
+        played = 0.0
+        for block in blocks:
+            for update in stream.push(block, info.samplerate):
+                _print_update(update, args.json)
+            played += len(block) / info.samplerate
+            if args.realtime:
+                _time.sleep(max(0.0, played - (_time.monotonic() - start)))
+        for update in stream.flush():
+            _print_update(update, args.json)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise SerError(f"Cannot read {args.file} as audio ({str(err).strip()}).") from None
+    return 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from .inference import EmotionRecognizer
+    from .streaming import StreamingRecognizer
+
+    try:
+        import sounddevice as sd
+    except (ImportError, OSError):
+        raise SerError("Listening needs the sounddevice package and PortAudio: pip install 'ser-hf[mic]'.") from None
+    try:
+        device = sd.query_devices(kind="input")
+    except Exception:
+        raise SerError("No audio input device found; connect a microphone or use `ser-hf stream FILE`.") from None
+    rate = int(device["default_samplerate"])
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
+                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing)
+    print(f"Listening on {device['name']} at {rate} Hz; Ctrl-C stops.", file=sys.stderr)
+    with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=int(rate * 0.1)) as mic:
+        deadline = None if not args.seconds else args.seconds * rate
+        heard = 0
+        while deadline is None or heard < deadline:
+            block, _ = mic.read(int(rate * 0.1))
+            heard += len(block)
+            for update in stream.push(block, rate):
+                _print_update(update, args.json)
+    return 0
+
+
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from .export import export_onnx, onnx_parity
+
+    out = export_onnx(args.model, args.output)
+    worst = onnx_parity(args.model, out)
+    if args.json:
+        _print_json({"output": str(out), "max_abs_diff": worst})
+    else:
+        print(f"Wrote {out}; onnxruntime vs PyTorch probabilities: max |diff| {worst:.2e}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_benchmark
+
+    result = run_benchmark(args.model or None, repeats=args.repeats)
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"one CPU thread, {result['clip_seconds']:.0f} s clip; wav2vec2-base: {result['wav2vec2_base_infer_ms_3s']:.1f} ms")
+    for name, r in result["models"].items():
+        print(f"\n{name} ({r['weights']})")
+        print(f"  features            {r['feature_x_realtime']:>9.1f} x real time")
+        print(f"  inference, 3 s clip {r['infer_ms_3s']:>9.2f} ms  ({r['speedup_vs_wav2vec2_base']:.1f}x faster than wav2vec2-base)")
+        print(f"  batched (16)        {r['infer_x_realtime_batched']:>9.1f} x real time")
+        print(f"  streaming update    {r['stream_update_ms']:>9.2f} ms")
+        print(f"  size                {r['model_size_mb']:>9.2f} MB")
+    return 0
+
+
 # --- parser -----------------------------------------------------------------------------------------
 
 
@@ -193,6 +341,46 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs overriding the recipe")
     cv.set_defaults(func=cmd_crossval)
 
+    predict = commands.add_parser("predict", help="predict the emotion of audio files or folders")
+    predict.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
+    predict.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
+    predict.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    predict.add_argument("--window", type=float, default=4.0, help="window for long audio, seconds")
+    predict.add_argument("--hop", type=float, default=2.0, help="hop between windows, seconds")
+    predict.add_argument("--top-k", type=int, default=None, help="keep the K best scores")
+    predict.add_argument("--vad", action="store_true", help="skip non-speech with Silero VAD (extra vad)")
+    predict.set_defaults(func=cmd_predict)
+
+    for name, help_text in (("stream", "play a file into the streaming recognizer"),
+                            ("listen", "live emotion from the microphone (extra mic)")):
+        sub = commands.add_parser(name, help=help_text)
+        if name == "stream":
+            sub.add_argument("file")
+            sub.add_argument("--realtime", action="store_true", help="feed the file at its real pace")
+            sub.add_argument("--chunk", type=float, default=0.1, help="chunk length, seconds")
+            sub.set_defaults(func=cmd_stream)
+        else:
+            sub.add_argument("--seconds", type=float, default=None, help="stop after this long")
+            sub.set_defaults(func=cmd_listen)
+        sub.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
+        sub.add_argument("--window", type=float, default=2.0, help="seconds each update looks at")
+        sub.add_argument("--hop", type=float, default=0.5, help="seconds between updates")
+        sub.add_argument("--smoothing", type=float, default=0.5, help="moving-average weight of past updates")
+        sub.add_argument("--vad", action="store_true", help="Silero VAD as well as the energy gate")
+        sub.add_argument("--json", action="store_true", help="JSON lines")
+
+    export = commands.add_parser("export-onnx", help="export a model to ONNX and check it against PyTorch")
+    export.add_argument("--model", required=True, help="model folder")
+    export.add_argument("--output", required=True, help="the .onnx file to write")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(func=cmd_export_onnx)
+
+    bench = commands.add_parser("bench", help="speed and size on one CPU thread, against wav2vec2-base")
+    bench.add_argument("--model", action="append", help="model folder (repeatable; default: default and compact)")
+    bench.add_argument("--repeats", type=int, default=20)
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)
+
     convert = commands.add_parser("convert-whisper", help="convert a CTranslate2 Whisper folder to transformers")
     convert.add_argument("--input", help="CTranslate2 / faster-whisper folder (default: the bundled tiny.en)")
     convert.add_argument("--output", required=True, help="output folder")
@@ -203,9 +391,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_libraries() -> None:
+    """No progress bars or load reports from transformers in the command-line output."""
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command not in ("data",):
+        _quiet_libraries()
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

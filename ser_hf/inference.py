@@ -17,10 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .audio import DEFAULT_SAMPLING_RATE, load_audio, resample, to_mono
+from .audio import DEFAULT_SAMPLING_RATE, check_waveform, load_audio, resample, to_mono
 from .errors import SerError
 
 BUNDLED = ("default", "compact")
+NO_SPEECH = "no speech"
+# A window quieter than this (RMS, dBFS) is "no speech": far below any voice, above digital silence.
+SILENCE_DB = -60.0
 
 
 def bundled_model_dir(name: str = "default") -> Path:
@@ -53,13 +56,18 @@ class Prediction:
     duration_s: float = 0.0
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The documented JSON record: ``{"path", "label", "scores", "segments": [{"start", "end", "label", "scores"}]}``."""
+        return {"path": self.path, "label": self.label, "scores": self.scores,
+                "segments": [asdict(segment) for segment in self.segments]}
 
 
 class EmotionRecognizer:
     """A model and its feature extractor, ready for prediction on raw audio."""
 
-    def __init__(self, model, feature_extractor, window_s: float = 4.0, hop_s: float = 2.0, device: str = "cpu"):
+    def __init__(self, model, feature_extractor, window_s: float = 4.0, hop_s: float = 2.0, device: str = "cpu",
+                 vad: bool = False):
+        if window_s <= 0 or hop_s <= 0:
+            raise SerError(f"window and hop must be positive, got {window_s} s and {hop_s} s.")
         self.model = model.eval().to(device)
         self.feature_extractor = feature_extractor
         self.window_s = window_s
@@ -68,6 +76,11 @@ class EmotionRecognizer:
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.sampling_rate = getattr(feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE)
         self.input_name = model.main_input_name
+        self.vad = None
+        if vad:
+            from .vad import SileroVad
+
+            self.vad = SileroVad(sampling_rate=self.sampling_rate)
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, **kwargs) -> "EmotionRecognizer":
@@ -111,32 +124,47 @@ class EmotionRecognizer:
         array = np.asarray(audio)
         if sampling_rate is None:
             raise SerError("Pass sampling_rate= with an array of samples (for example sampling_rate=16000).")
-        wave = to_mono(array)
-        from .preprocessing import check_waveform
-
-        check_waveform(wave)
+        wave = check_waveform(to_mono(array))
         return resample(wave, int(sampling_rate), self.sampling_rate), None
 
     def _scores(self, probabilities: np.ndarray, top_k: int | None) -> dict[str, float]:
         order = np.argsort(-probabilities)[: top_k or len(self.labels)]
         return {self.labels[i]: float(probabilities[i]) for i in order}
 
+    def has_speech(self, waveform: np.ndarray) -> bool:
+        """Energy gate (always), then Silero VAD when enabled: at least 10% of the window is speech."""
+        from .vad import is_speech_energy
+
+        if not is_speech_energy(waveform, SILENCE_DB):
+            return False
+        return self.vad is None or self.vad.speech_fraction(waveform) >= 0.1
+
     def predict_one(self, audio, sampling_rate: int | None = None, top_k: int | None = None) -> Prediction:
+        """One clip. Audio longer than ``window_s`` is cut into windows every ``hop_s``: each window is a
+        segment, and the overall scores are the mean over the windows with speech. Windows without speech
+        (energy gate, and Silero VAD when enabled) are left out; a clip without any is labelled "no speech"."""
         wave, path = self._prepare(audio, sampling_rate)
         duration = len(wave) / self.sampling_rate
         window, hop = int(self.window_s * self.sampling_rate), int(self.hop_s * self.sampling_rate)
         if len(wave) <= window:
+            if not self.has_speech(wave):
+                return Prediction(NO_SPEECH, {}, [], path, duration)
             probs = self.probabilities(wave)
             return Prediction(self.labels[int(np.argmax(probs))], self._scores(probs, top_k), [], path, duration)
         segments, stacked = [], []
-        starts = list(range(0, max(1, len(wave) - window + 1), hop))
+        starts = list(range(0, len(wave) - window + 1, hop))
         if starts[-1] + window < len(wave):
             starts.append(len(wave) - window)
         for start in starts:
-            probs = self.probabilities(wave[start : start + window])
+            piece = wave[start : start + window]
+            if not self.has_speech(piece):
+                continue
+            probs = self.probabilities(piece)
             stacked.append(probs)
             segments.append(Segment(round(start / self.sampling_rate, 3), round((start + window) / self.sampling_rate, 3),
                                     self.labels[int(np.argmax(probs))], self._scores(probs, top_k)))
+        if not stacked:
+            return Prediction(NO_SPEECH, {}, [], path, duration)
         overall = np.mean(stacked, axis=0)
         return Prediction(self.labels[int(np.argmax(overall))], self._scores(overall, top_k), segments, path, duration)
 

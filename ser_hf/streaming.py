@@ -1,0 +1,165 @@
+"""``StreamingRecognizer``: live emotion from audio chunks of any length, dtype and rate.
+
+Chunks are converted to float mono, resampled as they come (a stateful soxr stream per input rate)
+and written into a ring buffer that holds the last ``window_s`` seconds, so memory stays bounded for
+hours of input. Every ``hop_s`` seconds of audio, the window is classified and the probabilities are
+smoothed with an exponential moving average over updates. A window without speech (an energy gate,
+and Silero VAD when ``vad=True``) gives a "no speech" update instead of a forced emotion, and resets
+the smoothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import soxr
+
+from .errors import SerAudioError
+from .inference import NO_SPEECH, EmotionRecognizer
+from .preprocessing import as_float32
+
+
+@dataclass
+class Update:
+    """One streaming result: ``time`` (s of audio received), the smoothed ``label`` and ``scores``."""
+
+    time: float
+    label: str
+    scores: dict[str, float] = field(default_factory=dict)
+    speech: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class StreamingRecognizer:
+    """Classify a live stream every ``hop_s`` seconds over the last ``window_s`` seconds.
+
+    Args:
+        model: an :class:`EmotionRecognizer`, a model folder, ``"compact"`` or ``None`` (the default model).
+        window_s: seconds of audio each update looks at (the ring buffer's size).
+        hop_s: seconds of new audio between updates.
+        min_speech_s: audio needed before the first update.
+        smoothing: weight of the previous smoothed scores in the moving average (0 switches it off).
+        vad: use Silero VAD as well as the energy gate to decide "no speech".
+        silence_db: RMS level (dBFS) under which a window is "no speech".
+    """
+
+    def __init__(self, model=None, window_s: float = 2.0, hop_s: float = 0.5, vad: bool = False,
+                 smoothing: float = 0.5, min_speech_s: float = 1.0, silence_db: float = -50.0):
+        if window_s <= 0 or hop_s <= 0 or hop_s > window_s:
+            raise SerAudioError(f"Expected 0 < hop_s <= window_s, got hop {hop_s} s and window {window_s} s.")
+        if not 0 <= smoothing < 1:
+            raise SerAudioError(f"smoothing must be in [0, 1), got {smoothing}.")
+        self.recognizer = model if isinstance(model, EmotionRecognizer) else EmotionRecognizer.from_pretrained(model)
+        self.rate = self.recognizer.sampling_rate
+        self.window = int(window_s * self.rate)
+        self.hop = int(hop_s * self.rate)
+        self.min_samples = min(self.window, int(min_speech_s * self.rate))
+        self.smoothing = smoothing
+        self.silence_db = silence_db
+        self.vad = None
+        if vad:
+            from .vad import SileroVad
+
+            self.vad = SileroVad(sampling_rate=self.rate)
+        self.reset()
+
+    @property
+    def labels(self) -> list[str]:
+        return self.recognizer.labels
+
+    def reset(self) -> None:
+        """Forget the audio, the resamplers and the smoothing (a new session)."""
+        self._buffer = np.zeros(self.window, dtype=np.float32)
+        self._filled = 0  # valid samples in the buffer (<= window)
+        self._received = 0  # samples at the model's rate since the start
+        self._since_update = 0
+        self._smoothed: np.ndarray | None = None
+        self._resamplers: dict[int, soxr.ResampleStream] = {}
+
+    @property
+    def buffered_samples(self) -> int:
+        return self._buffer.size
+
+    def _to_mono_float(self, chunk) -> np.ndarray:
+        array = np.asarray(chunk)
+        if array.ndim == 2:  # (samples, channels) as sounddevice and soundfile deliver it
+            channels_last = array.shape[1] <= 8 or array.shape[1] <= array.shape[0]
+            array = as_float32(array).mean(axis=1 if channels_last else 0)
+        elif array.ndim != 1:
+            raise SerAudioError(f"Expected a chunk of shape (samples,) or (samples, channels), got {array.shape}.")
+        wave = as_float32(array)
+        if wave.size and not np.all(np.isfinite(wave)):
+            raise SerAudioError("The chunk contains NaN or infinite samples.")
+        return np.ascontiguousarray(wave, dtype=np.float32)
+
+    def _resample(self, wave: np.ndarray, sampling_rate: int) -> np.ndarray:
+        if sampling_rate == self.rate:
+            return wave
+        stream = self._resamplers.get(sampling_rate)
+        if stream is None:
+            stream = self._resamplers[sampling_rate] = soxr.ResampleStream(sampling_rate, self.rate, 1, dtype="float32")
+        return stream.resample_chunk(wave)
+
+    def _append(self, wave: np.ndarray) -> None:
+        if wave.size >= self.window:
+            self._buffer[:] = wave[-self.window :]
+        else:
+            self._buffer = np.roll(self._buffer, -wave.size)
+            self._buffer[-wave.size :] = wave
+        self._filled = min(self.window, self._filled + wave.size)
+
+    def push(self, chunk, sampling_rate: int) -> list[Update]:
+        """Add a chunk (int16/int32/float, mono or ``(samples, channels)``, any rate); return the updates due.
+
+        Resampled input lags by the resampler's delay (a few milliseconds); :meth:`flush` ends a stream."""
+        if sampling_rate is None or int(sampling_rate) <= 0:
+            raise SerAudioError(f"Expected a positive sampling_rate, got {sampling_rate}.")
+        return self._consume(self._resample(self._to_mono_float(chunk), int(sampling_rate)))
+
+    def flush(self) -> list[Update]:
+        """End of input: drain the resamplers' delay lines and return the updates that completes."""
+        updates = []
+        for stream in self._resamplers.values():
+            updates += self._consume(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+        self._resamplers = {}
+        return updates
+
+    def _consume(self, wave: np.ndarray) -> list[Update]:
+        updates = []
+        position = 0
+        while position < wave.size:
+            # Feed up to the next hop boundary so that every update sees exactly the audio up to its time.
+            room = self.hop - self._since_update
+            piece = wave[position : position + room]
+            self._append(piece)
+            position += piece.size
+            self._received += piece.size
+            self._since_update += piece.size
+            if self._since_update >= self.hop:
+                self._since_update = 0
+                if self._filled >= self.min_samples:
+                    updates.append(self._update())
+        return updates
+
+    def _update(self) -> Update:
+        from .vad import is_speech_energy
+
+        window = self._buffer[-self._filled :]
+        time = round(self._received / self.rate, 3)
+        speech = is_speech_energy(window, self.silence_db)
+        if speech and self.vad is not None:
+            speech = self.vad.speech_fraction(window) >= 0.1
+        if not speech:
+            self._smoothed = None
+            return Update(time, NO_SPEECH, {}, speech=False)
+        probs = self.recognizer.probabilities(window)
+        if self._smoothed is None or not self.smoothing:
+            self._smoothed = probs
+        else:
+            self._smoothed = self.smoothing * self._smoothed + (1 - self.smoothing) * probs
+        order = np.argsort(-self._smoothed)
+        scores = {self.labels[i]: float(self._smoothed[i]) for i in order}
+        return Update(time, self.labels[int(order[0])], scores)

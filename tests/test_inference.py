@@ -1,0 +1,203 @@
+"""EmotionRecognizer, `ser-hf predict`, streaming, ONNX export and the benchmark, on a small model."""
+
+import json
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ser_hf import SerAudioError, SerCnnConfig, SerCnnForAudioClassification, SerError, SerFeatureExtractor
+from ser_hf.inference import NO_SPEECH, EmotionRecognizer
+from ser_hf.streaming import StreamingRecognizer
+
+LABELS = ["neutral", "happy", "sad", "angry"]
+
+
+def voice(seconds=2.0, sr=16000, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 150 + 30 * np.sin(2 * np.pi * 0.8 * t)
+    wave = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / sr) / k for k in range(1, 8))
+    return (0.2 * wave * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    torch.manual_seed(0)
+    config = SerCnnConfig(hidden_size=32, num_blocks=2, id2label=dict(enumerate(LABELS)),
+                          label2id={l: i for i, l in enumerate(LABELS)})
+    SerCnnForAudioClassification(config).save_pretrained(folder)
+    SerFeatureExtractor().save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def recognizer(model_dir):
+    return EmotionRecognizer.from_pretrained(model_dir)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("subtype, rate, channels", [
+    ("PCM_U8", 8000, 1), ("PCM_16", 16000, 1), ("PCM_24", 22050, 1), ("FLOAT", 44100, 2), ("PCM_16", 48000, 2),
+])
+def test_any_bit_depth_rate_and_channel_count(tmp_path, recognizer, subtype, rate, channels):
+    wave = voice(2.0, rate)
+    data = np.stack([wave, wave], axis=1) if channels == 2 else wave
+    path = tmp_path / f"clip_{subtype}_{rate}.wav"
+    sf.write(str(path), data, rate, subtype=subtype)
+    prediction = recognizer.predict(path)
+    assert prediction.label in LABELS and abs(sum(prediction.scores.values()) - 1) < 1e-5
+    reference = recognizer.predict(voice(2.0, 16000), sampling_rate=16000)
+    assert prediction.label == reference.label  # the same sound, whatever its format (untrained model: ties aside)
+
+
+def test_arrays_lists_top_k_and_int16(recognizer):
+    wave = voice(1.5)
+    as_int16 = (wave * 32767).astype(np.int16)
+    a = recognizer.predict(wave, sampling_rate=16000)
+    b = recognizer.predict(as_int16, sampling_rate=16000)
+    assert a.label == b.label
+    assert np.allclose(list(a.scores.values()), list(b.scores.values()), atol=1e-3)
+    both = recognizer.predict([wave, as_int16], sampling_rate=16000, top_k=2)
+    assert len(both) == 2 and len(both[0].scores) == 2
+    with pytest.raises(SerError, match="sampling_rate"):
+        recognizer.predict(wave)
+
+
+def test_long_audio_gives_a_timeline(tmp_path, recognizer):
+    path = tmp_path / "ten_minutes.wav"
+    sf.write(str(path), np.tile(voice(10.0), 60), 16000, subtype="PCM_16")  # 10 minutes
+    prediction = recognizer.predict(path)
+    assert prediction.duration_s == pytest.approx(600.0)
+    assert len(prediction.segments) == 299  # 4 s windows every 2 s
+    assert prediction.segments[0].start == 0.0 and prediction.segments[-1].end == pytest.approx(600.0)
+    assert prediction.label in LABELS
+
+
+def test_silence_is_no_speech_and_bad_audio_raises(tmp_path, recognizer):
+    assert recognizer.predict(np.zeros(32000, np.float32), sampling_rate=16000).label == NO_SPEECH
+    with pytest.raises(SerAudioError, match="NaN"):
+        recognizer.predict(np.full(16000, np.nan, np.float32), sampling_rate=16000)
+    with pytest.raises(SerAudioError, match="mono"):
+        recognizer.predict(np.zeros((2, 2, 100), np.float32), sampling_rate=16000)
+
+
+def test_predict_cli_json_csv_and_exit_codes(tmp_path, model_dir):
+    good = tmp_path / "in" / "good.wav"
+    good.parent.mkdir()
+    sf.write(str(good), voice(2.0, 24000), 24000)
+    text = tmp_path / "in" / "notes.wav"
+    text.write_text("this is not audio")
+    truncated = tmp_path / "in" / "truncated.wav"
+    truncated.write_bytes(good.read_bytes()[:44])  # the header only
+    result = run_cli("predict", str(tmp_path / "in"), "--model", str(model_dir), "--format", "json")
+    assert result.returncode == 1
+    records = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(result.stdout)}
+    assert set(records["good.wav"]) == {"path", "label", "scores", "segments"}
+    assert records["good.wav"]["label"] in LABELS
+    assert set(records["notes.wav"]) == {"path", "error"} and "Cannot read" in records["notes.wav"]["error"]
+    assert "error" in records["truncated.wav"]
+    assert result.stderr.count("ser-hf: error:") == 2 and "Traceback" not in result.stderr
+
+    ok = run_cli("predict", str(good), "--model", str(model_dir), "--format", "csv")
+    assert ok.returncode == 0
+    assert ok.stdout.splitlines()[0] == "path,label,score,error" and ok.stdout.splitlines()[1].startswith(str(good))
+    table = run_cli("predict", str(good), "--model", str(model_dir))
+    assert table.returncode == 0 and str(good) in table.stdout
+
+
+def test_predict_cli_bad_model_folder(tmp_path):
+    result = run_cli("predict", str(tmp_path), "--model", str(tmp_path))
+    assert result.returncode == 1 and "not a model folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_streaming_with_irregular_chunks_and_rates(recognizer):
+    rng = np.random.default_rng(0)
+    stream = StreamingRecognizer(recognizer, window_s=2.0, hop_s=0.5, smoothing=0.5)
+    audio48 = (voice(6.0, 48000) * 32767).astype(np.int16)  # 48 kHz int16, as a sound card gives it
+    position, updates = 0, []
+    while position < len(audio48):
+        size = int(rng.integers(1, 9000))
+        updates += stream.push(audio48[position : position + size], 48000)
+        position += size
+    updates += stream.flush()
+    assert [u.time for u in updates] == [1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 5.5, 6.0]
+    assert all(u.label in LABELS and u.speech for u in updates)
+    # the same audio at 16 kHz float in one chunk gives the same labels
+    fresh = StreamingRecognizer(recognizer, window_s=2.0, hop_s=0.5, smoothing=0.5)
+    again = fresh.push(voice(6.0, 16000), 16000)
+    assert [u.time for u in again] == [u.time for u in updates]
+    stereo_stream = StreamingRecognizer(recognizer)
+    stereo = stereo_stream.push(np.stack([voice(1.5, 22050)] * 2, axis=1), 22050) + stereo_stream.flush()
+    assert [u.time for u in stereo] == [1.0, 1.5]
+
+
+def test_streaming_silence_gives_no_speech_then_recovers(recognizer):
+    stream = StreamingRecognizer(recognizer, window_s=1.0, hop_s=0.5, smoothing=0.5)
+    quiet = stream.push(np.zeros(32000, np.float32), 16000)
+    assert quiet and all(u.label == NO_SPEECH and not u.speech and u.scores == {} for u in quiet)
+    loud = stream.push(voice(2.0), 16000)
+    assert loud[-1].label in LABELS
+
+
+def test_streaming_memory_is_bounded(recognizer):
+    stream = StreamingRecognizer(recognizer, window_s=1.0, hop_s=0.5, smoothing=0.5)
+    chunk = (voice(10.0, 8000) * 32767).astype(np.int16)  # resampled 8 kHz -> 16 kHz as it comes
+    tracemalloc.start()
+    for _ in range(6):  # one minute of warm-up
+        stream.push(chunk, 8000)
+    warm, _ = tracemalloc.get_traced_memory()
+    for _ in range(54):  # nine more minutes
+        stream.push(chunk, 8000)
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert stream.buffered_samples == 16000
+    assert after - warm < 256 * 1024  # no growth with the length of the stream
+
+
+def test_streaming_rejects_bad_chunks(recognizer):
+    stream = StreamingRecognizer(recognizer)
+    with pytest.raises(SerAudioError, match="NaN"):
+        stream.push(np.array([0.1, np.nan], np.float32), 16000)
+    with pytest.raises(SerAudioError, match="sampling_rate"):
+        stream.push(np.zeros(100, np.float32), 0)
+    with pytest.raises(SerAudioError, match="hop_s"):
+        StreamingRecognizer(recognizer, window_s=1.0, hop_s=2.0)
+
+
+def test_stream_cli_json_lines(tmp_path, model_dir):
+    path = tmp_path / "clip.wav"
+    sf.write(str(path), voice(3.0, 44100), 44100)
+    result = run_cli("stream", str(path), "--model", str(model_dir), "--json", "--chunk", "0.13")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [round(line["time"], 2) for line in lines] == [1.0, 1.5, 2.0, 2.5, 3.0]
+    assert set(lines[0]) == {"time", "label", "scores", "speech"}
+
+
+def test_onnx_export_matches_pytorch(tmp_path, model_dir):
+    pytest.importorskip("onnxruntime")
+    result = run_cli("export-onnx", "--model", str(model_dir), "--output", str(tmp_path / "model.onnx"), "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["max_abs_diff"] < 1e-4
+    assert json.loads((tmp_path / "model.onnx.json").read_text())["labels"] == LABELS
+
+
+def test_bench_json_keys(model_dir):
+    result = run_cli("bench", "--model", str(model_dir), "--repeats", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["wav2vec2_base_infer_ms_3s"] > 0
+    entry = out["models"][str(model_dir)]
+    assert set(entry) >= {"feature_x_realtime", "infer_ms_3s", "infer_x_realtime_batched", "stream_update_ms",
+                          "model_size_mb", "speedup_vs_wav2vec2_base"}
+    assert entry["model_size_mb"] > 0 and entry["speedup_vs_wav2vec2_base"] > 1

@@ -130,6 +130,46 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- evaluation -------------------------------------------------------------------------------------
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_model
+
+    metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
+                             fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json)
+    if args.json:
+        _print_json({k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")})
+    else:
+        print(f"UA {metrics['ua']:.3f}  WA {metrics['wa']:.3f}  macro F1 {metrics['macro_f1']:.3f}  "
+              f"weighted F1 {metrics['weighted_f1']:.3f}  ({metrics['num_records']} clips)")
+        print(f"Report: {Path(args.output_dir) / 'report.md'}")
+    return 0
+
+
+def cmd_crosscorpus(args: argparse.Namespace) -> int:
+    from .evaluation import cross_corpus
+
+    models = {}
+    for item in args.model:
+        corpus, _, folder = item.partition("=")
+        if not folder:
+            raise SerError(f"--model takes CORPUS=FOLDER, got {item!r}.")
+        models[corpus] = folder
+    summary = cross_corpus(models, args.data_dir, args.output_dir, args.label_set, progress=not args.json)
+    if args.json:
+        _print_json(summary)
+    else:
+        print((Path(args.output_dir) / "cross_corpus.md").read_text())
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from .baseline import main as baseline_main
+
+    return baseline_main([args.recipe, *args.overrides])
+
+
 # --- inference --------------------------------------------------------------------------------------
 
 
@@ -380,6 +420,34 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=20)
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=cmd_bench)
+
+    from .corpora import CORPORA
+
+    evaluate = commands.add_parser("evaluate", help="score a model on a corpus or a fold; write a report")
+    evaluate.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
+    evaluate.add_argument("--corpus", required=True, choices=CORPORA)
+    evaluate.add_argument("--data-dir", required=True)
+    evaluate.add_argument("--protocol", choices=PROTOCOLS, help="score only this protocol's test fold")
+    evaluate.add_argument("--fold", type=int, default=1)
+    evaluate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: the model's labels the corpus has")
+    evaluate.add_argument("--calm", choices=CALM_POLICIES, default="drop")
+    evaluate.add_argument("--output-dir", required=True)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    crosscorpus = commands.add_parser("crosscorpus", help="train-corpus x test-corpus UA matrix and heatmap")
+    crosscorpus.add_argument("--model", action="append", required=True, metavar="CORPUS=FOLDER",
+                             help="a model trained on CORPUS (repeat for each corpus)")
+    crosscorpus.add_argument("--data-dir", required=True)
+    crosscorpus.add_argument("--label-set", choices=list(LABEL_SETS), default="core6")
+    crosscorpus.add_argument("--output-dir", required=True)
+    crosscorpus.add_argument("--json", action="store_true")
+    crosscorpus.set_defaults(func=cmd_crosscorpus)
+
+    baseline = commands.add_parser("baseline", help="the MFCC-statistics SVM baseline from a recipe")
+    baseline.add_argument("recipe", help="e.g. recipes/baseline_ravdess_6fold.yaml")
+    baseline.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs overriding the recipe")
+    baseline.set_defaults(func=cmd_baseline)
 
     convert = commands.add_parser("convert-whisper", help="convert a CTranslate2 Whisper folder to transformers")
     convert.add_argument("--input", help="CTranslate2 / faster-whisper folder (default: the bundled tiny.en)")

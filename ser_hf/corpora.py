@@ -392,7 +392,7 @@ def corpus_features(label_set: Iterable[str]) -> datasets.Features:
 def load_corpus(
     name: str,
     data_dir: str | os.PathLike,
-    label_set: str | None = None,
+    label_set: str | tuple[str, ...] | list[str] | None = None,
     *,
     calm: CalmPolicy = "drop",
     strict: bool = False,
@@ -411,9 +411,12 @@ def load_corpus(
     return (dataset, scan.skipped) if return_skipped else dataset
 
 
-def records_to_dataset(records: list[dict], label_set: str, *, calm: CalmPolicy = "drop") -> datasets.Dataset:
-    """Build the Dataset from scanned records, mapping emotions into ``label_set`` (see :func:`load_corpus`)."""
-    labels = get_label_set(label_set)
+def records_to_dataset(
+    records: list[dict], label_set: str | tuple[str, ...] | list[str], *, calm: CalmPolicy = "drop"
+) -> datasets.Dataset:
+    """Build the Dataset from scanned records, mapping emotions into ``label_set`` (a name, or an ordered list
+    of canonical emotions) (see :func:`load_corpus`)."""
+    labels = get_label_set(label_set) if isinstance(label_set, str) else tuple(label_set)
     rows: dict[str, list] = {column: [] for column in FEATURE_COLUMNS}
     for record in records:
         emotion = map_emotion(record["emotion"], labels, calm=calm)

@@ -151,7 +151,7 @@ def flatten_recipe(recipe: dict) -> dict:
     """Sections (``data:``, ``model:``, ...) are flattened; top-level keys stay as they are."""
     flat: dict = {}
     for key, value in recipe.items():
-        if isinstance(value, dict) and key in ("data", "features", "model", "augment", "training"):
+        if isinstance(value, dict) and key in ("data", "features", "model", "augment", "training", "baseline"):
             flat.update(value)
         else:
             flat[key] = value

@@ -201,3 +201,17 @@ def test_bench_json_keys(model_dir):
     assert set(entry) >= {"feature_x_realtime", "infer_ms_3s", "infer_x_realtime_batched", "stream_update_ms",
                           "model_size_mb", "speedup_vs_wav2vec2_base"}
     assert entry["model_size_mb"] > 0 and entry["speedup_vs_wav2vec2_base"] > 1
+
+
+def test_vad_skips_windows_without_speech(data_root, model_dir):
+    pytest.importorskip("silero_vad")
+    from ser_hf.audio import load_audio
+
+    speech = load_audio(data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg")
+    noise = (0.02 * np.random.default_rng(0).standard_normal(8 * 16000)).astype(np.float32)  # loud, not speech
+    audio = np.concatenate([noise, speech])
+    plain = EmotionRecognizer.from_pretrained(model_dir).predict(audio, sampling_rate=16000)
+    with_vad = EmotionRecognizer.from_pretrained(model_dir, vad=True).predict(audio, sampling_rate=16000)
+    assert plain.segments[0].start == 0.0  # the energy gate lets loud noise through
+    assert with_vad.segments and all(s.end > 8.0 for s in with_vad.segments)  # VAD keeps windows with the speech
+    assert len(with_vad.segments) < len(plain.segments)

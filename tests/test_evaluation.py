@@ -1,0 +1,127 @@
+"""Reports, label masking, the cross-corpus matrix and the classic baseline, on small models and generated data."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from ser_hf import SerCnnConfig, SerCnnForAudioClassification, SerError, SerFeatureExtractor
+from ser_hf.evaluation import cross_corpus, evaluate_model, masked_logits
+from ser_hf.labels import LABEL_SETS
+
+CORE7 = list(LABEL_SETS["core7"])
+
+
+def save_model(folder, labels):
+    torch.manual_seed(0)
+    config = SerCnnConfig(hidden_size=16, num_blocks=1, id2label=dict(enumerate(labels)),
+                          label2id={l: i for i, l in enumerate(labels)})
+    SerCnnForAudioClassification(config).save_pretrained(folder)
+    SerFeatureExtractor().save_pretrained(folder)
+    return folder
+
+
+def make_crema(root, write):
+    codes = {"ANG": 300, "HAP": 500, "NEU": 200, "SAD": 150}
+    for actor in (1001, 1002, 1007):
+        for code, freq in codes.items():
+            write(root / "AudioWAV" / f"{actor}_DFA_{code}_XX.wav", freq=freq)
+    (root / "VideoDemographics.csv").write_text('"ActorID","Age","Sex","Race","Ethnicity"\n1001,51,"Male","x","y"\n'
+                                                '1002,21,"Female","x","y"\n1007,30,"Female","x","y"\n')
+    return root
+
+
+def test_report_files_and_json_keys(tmp_path, audio_writer):
+    model = save_model(tmp_path / "model", CORE7)
+    data = make_crema(tmp_path / "crema_d", audio_writer)
+    metrics = evaluate_model(model, "crema_d", data, tmp_path / "report", progress=False)
+    saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
+    assert set(saved) == {"ua", "wa", "macro_f1", "weighted_f1", "labels", "per_class", "confusion_matrix",
+                          "num_records", "skipped"}
+    assert saved == json.loads(json.dumps(metrics))
+    assert saved["labels"] == ["neutral", "happy", "sad", "angry", "fearful", "disgust"]  # model labels CREMA-D has
+    assert saved["num_records"] == 12 and np.asarray(saved["confusion_matrix"]).sum() == 12
+    assert set(saved["per_class"]["happy"]) == {"precision", "recall", "f1", "support"}
+    report = (tmp_path / "report" / "report.md").read_text()
+    for heading in ("## Per class", "## Confusion matrix", "### Most confused pairs", "### Accuracy per gender",
+                    "### Accuracy per speaker"):
+        assert heading in report
+    assert "crema_d_1002" in report and "female" in report
+    png = (tmp_path / "report" / "confusion_matrix.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_extra_labels_are_masked():
+    logits = np.array([[0.1, 5.0, 0.2, 0.3]])  # the model's favourite is "calm"
+    model_labels = ["neutral", "calm", "happy", "sad"]
+    masked = masked_logits(logits, model_labels, ["neutral", "happy", "sad"])
+    assert masked.shape == (1, 3) and masked.argmax() == 2  # "sad" wins once calm cannot be predicted
+    with pytest.raises(SerError, match="does not predict surprised"):
+        masked_logits(logits, model_labels, ["neutral", "surprised"])
+
+
+def test_label_set_the_model_lacks_is_a_clear_error(tmp_path, audio_writer):
+    model = save_model(tmp_path / "model", list(LABEL_SETS["big4"]))
+    data = make_crema(tmp_path / "crema_d", audio_writer)
+    with pytest.raises(SerError, match="does not predict fearful, disgust"):
+        evaluate_model(model, "crema_d", data, tmp_path / "out", label_set="core6", progress=False)
+    metrics = evaluate_model(model, "crema_d", data, tmp_path / "out", progress=False)
+    assert metrics["labels"] == ["neutral", "happy", "sad", "angry"]
+
+
+def test_cross_corpus_matrix(tmp_path, audio_writer):
+    from tests.test_corpora import make_tess
+
+    crema = make_crema(tmp_path / "crema_d", audio_writer)
+    tess = make_tess(tmp_path / "tess", audio_writer)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "crema_d").symlink_to(crema)
+    (data / "tess").symlink_to(tess)
+    models = {"crema_d": str(save_model(tmp_path / "m1", CORE7)), "tess": str(save_model(tmp_path / "m2", CORE7))}
+    summary = cross_corpus(models, data, tmp_path / "cc", label_set="big4", progress=False)
+    assert set(summary["ua"]) == {"crema_d", "tess"} and set(summary["ua"]["tess"]) == {"crema_d", "tess"}
+    assert "| crema_d |" in (tmp_path / "cc" / "cross_corpus.md").read_text()
+    assert (tmp_path / "cc" / "cross_corpus.png").stat().st_size > 5000
+
+
+def make_ravdess_actors(root, write, actors=range(1, 13)):
+    for actor in actors:
+        for emotion, freq in (("05", 420.0), ("04", 140.0)):  # angry high, sad low
+            for repetition in ("01", "02"):
+                write(root / f"Actor_{actor:02d}" / f"03-01-{emotion}-01-01-{repetition}-{actor:02d}.wav",
+                      freq=freq * (1 + 0.005 * actor))
+    return root
+
+
+def test_baseline_on_a_small_protocol(tmp_path, audio_writer):
+    from ser_hf.baseline import BaselineArguments, run_baseline
+    from ser_hf.train import DataArguments
+
+    root = make_ravdess_actors(tmp_path / "ravdess", audio_writer)
+    data = DataArguments(corpora=["ravdess"], data_dir=str(root), label_set="ravdess8", protocol="ravdess-6fold", fold=1)
+    summary = run_baseline(data, BaselineArguments(output_dir=str(tmp_path / "baseline"), c_grid=[1.0, 10.0]))
+    assert summary["chosen_c"] in (1.0, 10.0)
+    assert summary["test"]["ua"] == pytest.approx(1.0)  # pitch separates the two emotions
+    metrics = json.loads((tmp_path / "baseline" / "metrics.json").read_text())
+    assert metrics["num_records"] == 16 and (tmp_path / "baseline" / "report.md").is_file()
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_evaluate_cli_bad_input(tmp_path, audio_writer):
+    not_a_model = run_cli("evaluate", "--model", str(tmp_path), "--corpus", "crema_d", "--data-dir", str(tmp_path),
+                          "--output-dir", str(tmp_path / "o"))
+    assert not_a_model.returncode == 1 and "not a model folder" in not_a_model.stderr
+    model = save_model(tmp_path / "model", CORE7)
+    tess = tmp_path / "tess"
+    audio_writer(tess / "OAF_angry" / "OAF_back_angry.wav")
+    wrong = run_cli("evaluate", "--model", str(model), "--corpus", "crema_d", "--data-dir", str(tess),
+                    "--output-dir", str(tmp_path / "o"))
+    assert wrong.returncode == 1 and "looks like a TESS folder" in wrong.stderr
+    assert "Traceback" not in wrong.stderr + not_a_model.stderr

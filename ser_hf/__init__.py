@@ -6,6 +6,7 @@ __version__ = "0.1.0"
 
 from .errors import SerAudioError, SerDataError, SerError
 from .features import SerFeatureExtractor
+from .inference import EmotionRecognizer
 from .labels import EMOTIONS, LABEL_SETS, get_label_set
 from .models import (
     SerBackboneConfig,
@@ -16,6 +17,7 @@ from .models import (
 
 __all__ = [
     "EMOTIONS",
+    "EmotionRecognizer",
     "LABEL_SETS",
     "SerAudioError",
     "SerBackboneConfig",

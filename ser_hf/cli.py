@@ -287,6 +287,20 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import build_demo
+
+    models = {"default": None, "compact": "compact"} if not args.model else {Path(m).name or m: m for m in args.model}
+    from .demo import ModelPool
+
+    pool = ModelPool(models)
+    for name in pool.names:  # fail here, with one sentence, rather than in the browser
+        pool.get(name)
+    demo = build_demo({name: pool.get(name) for name in pool.names})
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share)
+    return 0
+
+
 def cmd_export_onnx(args: argparse.Namespace) -> int:
     from .export import export_onnx, onnx_parity
 
@@ -408,6 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--smoothing", type=float, default=0.5, help="moving-average weight of past updates")
         sub.add_argument("--vad", action="store_true", help="Silero VAD as well as the energy gate")
         sub.add_argument("--json", action="store_true", help="JSON lines")
+
+    demo = commands.add_parser("demo", help="launch the Gradio app (upload and live microphone)")
+    demo.add_argument("--model", action="append", help="model folder (repeatable; default: default and compact)")
+    demo.add_argument("--port", type=int, default=7860)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--share", action="store_true", help="a public gradio.live link")
+    demo.set_defaults(func=cmd_demo)
 
     export = commands.add_parser("export-onnx", help="export a model to ONNX and check it against PyTorch")
     export.add_argument("--model", required=True, help="model folder")

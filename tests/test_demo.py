@@ -1,0 +1,161 @@
+"""The Gradio demo: handlers as plain functions, the upload endpoint through gradio_client, and the page in
+headless Chromium (upload and a fake microphone). Screenshots go to test-artifacts/."""
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ser_hf import SerCnnConfig, SerCnnForAudioClassification, SerFeatureExtractor
+from ser_hf.demo import LiveSession, ModelPool, build_demo, predict_upload, stream_microphone
+from ser_hf.inference import NO_SPEECH
+
+LABELS = ["neutral", "happy", "sad", "angry"]
+ARTIFACTS = Path(os.environ.get("SER_HF_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
+
+
+def voice(seconds=2.0, sr=16000):
+    t = np.arange(int(seconds * sr)) / sr
+    f0 = 150 + 30 * np.sin(2 * np.pi * 0.8 * t)
+    wave = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / sr) / k for k in range(1, 8))
+    return (0.2 * wave * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo_model")
+    torch.manual_seed(0)
+    config = SerCnnConfig(hidden_size=16, num_blocks=1, id2label=dict(enumerate(LABELS)),
+                          label2id={l: i for i, l in enumerate(LABELS)})
+    SerCnnForAudioClassification(config).save_pretrained(folder)
+    SerFeatureExtractor().save_pretrained(folder)
+    return ModelPool({"test-cnn": str(folder)})
+
+
+def test_upload_handler(tmp_path, pool):
+    clip = tmp_path / "clip.wav"
+    sf.write(str(clip), voice(2.0, 44100), 44100)
+    message, scores, timeline = predict_upload(str(clip), "test-cnn", pool)
+    assert message.startswith("## ") and message.split("\n")[0][3:] in LABELS
+    assert set(scores) == set(LABELS) and timeline is None
+
+
+def test_upload_handler_bad_input(tmp_path, pool):
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio")
+    assert predict_upload(str(text), "test-cnn", pool)[0].startswith("**Could not read this file.**")
+    silent = tmp_path / "silent.wav"
+    sf.write(str(silent), np.zeros(32000, np.float32), 16000)
+    assert predict_upload(str(silent), "test-cnn", pool)[0].startswith("**No speech found**")
+    long = tmp_path / "ten_minutes.wav"
+    sf.write(str(long), np.tile(voice(10.0), 60), 16000, subtype="PCM_16")
+    message, scores, timeline = predict_upload(str(long), "test-cnn", pool)
+    assert "10.0 minutes long; the first 120 s were analysed" in message
+    assert timeline and max(row["time (s)"] for row in timeline) <= 120
+    assert predict_upload(None, "test-cnn", pool)[0] == "Upload an audio file first."
+
+
+def test_microphone_handler_irregular_48k_int16_chunks_and_silence(pool):
+    audio = (voice(4.0, 48000) * 32767).astype(np.int16)
+    rng = np.random.default_rng(0)
+    session, labels, position = None, [], 0
+    while position < len(audio):
+        size = int(rng.integers(500, 20000))
+        label, rows, session = stream_microphone((48000, audio[position : position + size]), session, "test-cnn", pool)
+        labels.append(label)
+        position += size
+    assert isinstance(session, LiveSession) and session.label in LABELS
+    assert rows and {row["emotion"] for row in rows} == set(LABELS)
+    quiet = np.zeros(48000 * 3, np.int16)
+    label, _, session = stream_microphone((48000, quiet), session, "test-cnn", pool)
+    assert label == f"## {NO_SPEECH}"
+    stereo = np.stack([audio[:48000]] * 2, axis=1)
+    label, _, other = stream_microphone((48000, stereo), None, "test-cnn", pool)  # a new session is separate
+    assert other is not session
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(pool):
+    demo = build_demo({"test-cnn": pool.get("test-cnn")})
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_upload_endpoint_through_gradio_client(tmp_path, app_url):
+    from gradio_client import Client, handle_file
+
+    clip = tmp_path / "clip.wav"
+    sf.write(str(clip), voice(2.0, 16000), 16000)
+    client = Client(app_url, verbose=False)
+    message, scores, _ = client.predict(handle_file(str(clip)), "test-cnn", api_name="/on_upload")
+    assert message.splitlines()[0][3:] in LABELS
+    assert scores["label"] in LABELS and len(scores["confidences"]) == len(LABELS)
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    assert client.predict(handle_file(str(bad)), "test-cnn", api_name="/on_upload")[0].startswith("**Could not read")
+    again = client.predict(handle_file(str(clip)), "test-cnn", api_name="/on_upload")  # still serving
+    assert again[0] == message
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_browser = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+
+@needs_browser
+def test_browser_upload_shows_the_label(tmp_path, app_url, data_root):
+    from playwright.sync_api import sync_playwright
+
+    clip = data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1100, "height": 1000})
+        page.goto(app_url)
+        page.locator("input[type=file]").first.set_input_files(str(clip))
+        page.wait_for_timeout(1500)
+        page.locator("#recognize").click()
+        result = page.locator("#upload-result h2")
+        result.wait_for(timeout=30000)
+        assert result.inner_text().strip() in LABELS
+        page.screenshot(path=str(ARTIFACTS / "demo_upload.png"), full_page=True)
+        browser.close()
+
+
+@needs_browser
+def test_browser_fake_microphone_shows_a_live_label(tmp_path, app_url):
+    from playwright.sync_api import sync_playwright
+
+    wav = tmp_path / "mic.wav"
+    sf.write(str(wav), (np.tile(voice(4.0, 48000), 4) * 32767).astype(np.int16), 48000, subtype="PCM_16")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    mic_args = ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                       f"--use-file-for-fake-audio-capture={wav}"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=mic_args)
+        context = browser.new_context(viewport={"width": 1100, "height": 1000}, permissions=["microphone"])
+        page = context.new_page()
+        page.goto(app_url)
+        page.get_by_role("tab", name="Microphone (live)").click()
+        page.wait_for_timeout(1000)
+        page.get_by_role("button", name="Record").click()
+        page.wait_for_function(
+            "labels => { const e = document.querySelector('#live-label'); return e && labels.includes(e.innerText.trim()); }",
+            arg=LABELS, timeout=45000)
+        assert page.locator("#live-label").inner_text().strip() in LABELS
+        page.screenshot(path=str(ARTIFACTS / "demo_microphone.png"), full_page=True)
+        browser.close()

@@ -287,6 +287,23 @@ def cmd_listen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_push(args: argparse.Namespace) -> int:
+    from .hub import push
+
+    if not args.space and not args.model:
+        raise SerError("ser-hf push needs --model DIR (or --space to publish the Space).")
+    result = push(args.model, args.repo_id, private=args.private, dry_run=args.dry_run, space=args.space)
+    if args.json:
+        _print_json(result)
+    elif args.dry_run:
+        print(f"Wrote {len(result['files'])} files to {result['folder']} (nothing was sent):")
+        for name in result["files"]:
+            print(f"  {name}")
+    else:
+        print(f"Uploaded {len(result['files'])} files to {args.repo_id}: {result['url']}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import build_demo
 
@@ -422,6 +439,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--smoothing", type=float, default=0.5, help="moving-average weight of past updates")
         sub.add_argument("--vad", action="store_true", help="Silero VAD as well as the energy gate")
         sub.add_argument("--json", action="store_true", help="JSON lines")
+
+    push = commands.add_parser("push", help="publish a trained model (or the Space) to the Hugging Face Hub")
+    push.add_argument("--model", help="trained model folder")
+    push.add_argument("--repo-id", required=True, help="e.g. you/ser-hf-cnn")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--space", action="store_true", help="publish space/ (with the ser_hf package) as a Space")
+    push.add_argument("--dry-run", metavar="OUT", help="write the folder that would be uploaded; send nothing")
+    push.add_argument("--json", action="store_true")
+    push.set_defaults(func=cmd_push)
 
     demo = commands.add_parser("demo", help="launch the Gradio app (upload and live microphone)")
     demo.add_argument("--model", action="append", help="model folder (repeatable; default: default and compact)")

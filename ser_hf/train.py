@@ -13,6 +13,7 @@ extractor, ``metrics.json`` (validation and test metrics of the best checkpoint)
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -419,9 +420,10 @@ def train(run: RunArguments) -> dict:
     callbacks = []
     if run.model.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run.model.early_stopping_patience))
+    # The Hub upload is ours (with the rendered model card), after training: the Trainer does not push.
     trainer = SerTrainer(
         model=model,
-        args=training,
+        args=dataclasses.replace(training, push_to_hub=False) if training.push_to_hub else training,
         train_dataset=train_set,
         eval_dataset=eval_set,
         data_collator=AudioCollator(fe, model.main_input_name),
@@ -448,6 +450,12 @@ def train(run: RunArguments) -> dict:
         fe.save_pretrained(str(out))
         (out / "metrics.json").write_text(json.dumps(results, indent=2))
         (out / "recipe.yaml").write_text(yaml.safe_dump(recipe_as_run(run), sort_keys=False))
+        if training.push_to_hub:
+            from .hub import push
+
+            if not training.hub_model_id:
+                raise SerError("push_to_hub needs hub_model_id (the repository to create, e.g. you/ser-cnn).")
+            results["hub"] = push(out, training.hub_model_id, private=bool(training.hub_private_repo))
     return results
 
 

@@ -266,8 +266,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     try:
         import sounddevice as sd
-    except (ImportError, OSError):
-        raise SerError("Listening needs the sounddevice package and PortAudio: pip install 'ser-hf[mic]'.") from None
+    except ImportError:
+        raise SerError("Listening needs the sounddevice package: pip install 'ser-hf[mic]'.") from None
+    except OSError:
+        raise SerError("No audio input: the PortAudio library is missing (Debian: apt-get install libportaudio2); "
+                       "use `ser-hf stream FILE` without a microphone.") from None
     try:
         device = sd.query_devices(kind="input")
     except Exception:

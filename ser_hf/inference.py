@@ -140,13 +140,13 @@ class EmotionRecognizer:
         return self.vad is None or self.vad.speech_fraction(waveform) >= 0.1
 
     def predict_one(self, audio, sampling_rate: int | None = None, top_k: int | None = None) -> Prediction:
-        """One clip. Audio longer than ``window_s`` is cut into windows every ``hop_s``: each window is a
+        """One clip. Audio longer than ``window_s`` (by more than half a hop) is cut into windows every ``hop_s``: each window is a
         segment, and the overall scores are the mean over the windows with speech. Windows without speech
         (energy gate, and Silero VAD when enabled) are left out; a clip without any is labelled "no speech"."""
         wave, path = self._prepare(audio, sampling_rate)
         duration = len(wave) / self.sampling_rate
         window, hop = int(self.window_s * self.sampling_rate), int(self.hop_s * self.sampling_rate)
-        if len(wave) <= window:
+        if len(wave) <= window + hop // 2:  # barely longer than a window: one prediction on the whole clip
             if not self.has_speech(wave):
                 return Prediction(NO_SPEECH, {}, [], path, duration)
             probs = self.probabilities(wave)

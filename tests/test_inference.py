@@ -215,3 +215,11 @@ def test_vad_skips_windows_without_speech(data_root, model_dir):
     assert plain.segments[0].start == 0.0  # the energy gate lets loud noise through
     assert with_vad.segments and all(s.end > 8.0 for s in with_vad.segments)  # VAD keeps windows with the speech
     assert len(with_vad.segments) < len(plain.segments)
+
+
+def test_listen_without_a_microphone_is_one_sentence(model_dir):
+    result = run_cli("listen", "--model", str(model_dir), "--seconds", "1")
+    if result.returncode == 0:
+        pytest.skip("this machine has a working microphone")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "ser-hf stream FILE" in result.stderr

@@ -90,23 +90,36 @@ def run_baseline(data, args: BaselineArguments, seed: int = 0) -> dict:
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_baseline_recipe(argv: list[str]):
+    """``(DataArguments, BaselineArguments)`` from ``[RECIPE] [--key value ...]``."""
     from transformers import HfArgumentParser
 
     from .train import DataArguments, flatten_recipe
 
-    argv = list(sys.argv[1:] if argv is None else argv)
     parser = HfArgumentParser((DataArguments, BaselineArguments))
-    try:
-        if argv and not argv[0].startswith("--"):
-            import yaml
 
-            recipe = flatten_recipe(yaml.safe_load(Path(argv[0]).read_text()) or {})
-            cli = []
-            for key, value in recipe.items():
-                cli += [f"--{key}", *(map(str, value) if isinstance(value, list) else [str(value)])]
-            argv = cli + argv[1:]
-        data, args = parser.parse_args_into_dataclasses(args=argv)
+    def error(message: str):
+        raise SerError(f"Invalid baseline arguments: {message}.")
+
+    parser.error = error
+    if argv and not argv[0].startswith("--"):
+        import yaml
+
+        path = Path(argv[0])
+        if not path.is_file():
+            raise SerError(f"Recipe {path} not found; expected a YAML file such as recipes/baseline_ravdess_6fold.yaml.")
+        recipe = flatten_recipe(yaml.safe_load(path.read_text()) or {})
+        cli = []
+        for key, value in recipe.items():
+            cli += [f"--{key}", *(map(str, value) if isinstance(value, list) else [str(value)])]
+        argv = cli + argv[1:]
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        data, args = parse_baseline_recipe(argv)
         summary = run_baseline(data, args)
     except (SerError, FileNotFoundError) as err:
         print(f"ser-hf baseline: error: {err}", file=sys.stderr)

@@ -124,13 +124,19 @@ def test_balanced_class_weights():
 
 @pytest.mark.parametrize("recipe", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_recipe_parses_and_names_a_consistent_protocol(recipe):
+    from ser_hf.baseline import parse_baseline_recipe
     from ser_hf.corpora import CORPORA
     from ser_hf.labels import LABEL_SETS
     from ser_hf.protocols import PROTOCOL_CORPORA
 
-    run = parse_recipe(recipe)
-    assert set(run.data.corpora) <= set(CORPORA)
-    assert set(PROTOCOL_CORPORA[run.data.protocol]) == set(run.data.corpora)
-    assert run.data.label_set in LABEL_SETS
-    assert run.training.metric_for_best_model == "ua"
-    assert Path(run.training.output_dir).parts[0] == "outputs"
+    if recipe.stem.startswith("baseline_"):
+        data, baseline = parse_baseline_recipe([str(recipe)])
+        output_dir = baseline.output_dir
+    else:
+        run = parse_recipe(recipe)
+        data, output_dir = run.data, run.training.output_dir
+        assert run.training.metric_for_best_model == "ua"
+    assert set(data.corpora) <= set(CORPORA)
+    assert set(PROTOCOL_CORPORA[data.protocol]) == set(data.corpora)
+    assert data.label_set in LABEL_SETS
+    assert Path(output_dir).parts[0] == "outputs"

@@ -138,7 +138,7 @@ def _bench_recognizer(name: str, spec: str | None):
         from .features import SerFeatureExtractor
         from .models import SerCnnConfig, SerCnnForAudioClassification
 
-        config = SerCnnConfig(id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)})
+        config = SerCnnConfig(id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
         return EmotionRecognizer(SerCnnForAudioClassification(config), SerFeatureExtractor()), "untrained stand-in"
     from .backbones import model_from_backbone
 

@@ -25,11 +25,6 @@ def default_cache_dir() -> Path:
     return Path(root) / "features"
 
 
-def features_fingerprint(dataset: datasets.Dataset, feature_extractor: SerFeatureExtractor) -> str:
-    """A stable hash of the clips (path, size, mtime, label) and the extractor's configuration."""
-    return dataset_fingerprint(dataset, feature_extractor.to_dict())
-
-
 def dataset_fingerprint(dataset: datasets.Dataset, settings: dict) -> str:
     """A stable hash of the clips (path, size, mtime, label) and ``settings`` (JSON-serializable)."""
     digest = hashlib.sha256()
@@ -58,36 +53,34 @@ class _Featurize:
         return out
 
 
+def _cached_map(dataset, function, settings: dict, added: dict, prefix: str, desc: str, batch_size: int,
+                cache_dir, num_proc) -> datasets.Dataset:
+    """``dataset.map(function)`` into ``cache_dir/<prefix>-<fingerprint>.arrow``, reused when it exists."""
+    fingerprint = dataset_fingerprint(dataset, settings)
+    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    features = datasets.Features({**dataset.features, **added})
+    return dataset.map(function, batched=True, batch_size=batch_size, num_proc=num_proc, features=features,
+                       cache_file_name=str(cache_dir / f"{prefix}-{fingerprint}.arrow"), load_from_cache_file=True,
+                       new_fingerprint=fingerprint, desc=desc)
+
+
 def cache_features(
     dataset: datasets.Dataset,
     feature_extractor: SerFeatureExtractor,
     *,
     cache_dir: str | os.PathLike | None = None,
     num_proc: int | None = None,
-    load_from_cache_file: bool = True,
 ) -> datasets.Dataset:
     """Add ``input_features`` ``(n_features, frames)`` and ``num_frames`` to every row, cached on disk.
 
     The cache file is ``cache_dir/features-<fingerprint>.arrow``; a later call with the same clips and
     the same extractor configuration loads it instead of recomputing. Shows a progress bar.
     """
-    fingerprint = features_fingerprint(dataset, feature_extractor)
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    features = datasets.Features(dict(dataset.features))
-    features["input_features"] = datasets.Sequence(datasets.Sequence(datasets.Value("float32")))
-    features["num_frames"] = datasets.Value("int32")
-    return dataset.map(
-        _Featurize(feature_extractor),
-        batched=True,
-        batch_size=32,
-        num_proc=num_proc,
-        features=features,
-        cache_file_name=str(cache_dir / f"features-{fingerprint}.arrow"),
-        load_from_cache_file=load_from_cache_file,
-        new_fingerprint=fingerprint,
-        desc=f"Extracting {feature_extractor.feature_type} features",
-    )
+    added = {"input_features": datasets.Sequence(datasets.Sequence(datasets.Value("float32"))),
+             "num_frames": datasets.Value("int32")}
+    return _cached_map(dataset, _Featurize(feature_extractor), feature_extractor.to_dict(), added, "features",
+                       f"Extracting {feature_extractor.feature_type} features", 32, cache_dir, num_proc)
 
 
 class _Decode:
@@ -122,19 +115,6 @@ def cache_waveforms(
     Clips longer than ``max_duration_s`` keep their beginning. Cached like :func:`cache_features`.
     """
     settings = {"decode": "load_audio", "sampling_rate": sampling_rate, "max_duration_s": max_duration_s}
-    fingerprint = dataset_fingerprint(dataset, settings)
-    cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    features = datasets.Features(dict(dataset.features))
-    features["waveform"] = datasets.Sequence(datasets.Value("int16"))
-    features["num_samples"] = datasets.Value("int32")
-    return dataset.map(
-        _Decode(sampling_rate, max_duration_s),
-        batched=True,
-        batch_size=64,
-        num_proc=num_proc,
-        features=features,
-        cache_file_name=str(cache_dir / f"waveforms-{fingerprint}.arrow"),
-        new_fingerprint=fingerprint,
-        desc="Decoding audio",
-    )
+    added = {"waveform": datasets.Sequence(datasets.Value("int16")), "num_samples": datasets.Value("int32")}
+    return _cached_map(dataset, _Decode(sampling_rate, max_duration_s), settings, added, "waveforms",
+                       "Decoding audio", 64, cache_dir, num_proc)

@@ -96,7 +96,7 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
 # {repo_id.split('/')[-1]}
 
 Speech emotion recognition: {encoder}, trained with ser-hf to
-recognize {', '.join(l for l in labels if l)} from how something is said (not what is said).
+recognize {', '.join(label for label in labels if label)} from how something is said (not what is said).
 
 ## Model details
 

@@ -85,8 +85,9 @@ class EmotionRecognizer:
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, **kwargs) -> "EmotionRecognizer":
         """Load ``None``/``"default"`` (bundled), ``"compact"`` (bundled) or a saved model folder."""
-        import ser_hf.models  # noqa: F401  (registers the Auto classes)
         from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+        import ser_hf.models  # noqa: F401  (registers the Auto classes)
 
         folder = bundled_model_dir(str(path or "default")) if path is None or str(path) in BUNDLED else Path(path)
         if not (folder / "config.json").is_file():

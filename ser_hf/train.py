@@ -18,8 +18,8 @@ import json
 import os
 import sys
 import time
-from enum import Enum
 from dataclasses import asdict, dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 
 import numpy as np

@@ -55,3 +55,27 @@ def write_audio(
 @pytest.fixture
 def audio_writer():
     return write_audio
+
+
+def voice(seconds: float = 2.0, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:
+    """A voiced-sounding test signal: a gliding harmonic tone with a syllable-rate envelope, float32 (samples,)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sampling_rate)) / sampling_rate
+    f0 = 150 + 30 * np.sin(2 * np.pi * 0.8 * t)
+    wave = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / sampling_rate) / k for k in range(1, 8))
+    envelope = 0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)
+    return (0.2 * wave * envelope + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def save_tiny_cnn(folder: Path, labels: list[str], hidden_size: int = 16, num_blocks: int = 1) -> Path:
+    """Save a small untrained CNN and its feature extractor, as `ser-hf train` would (seeded: reproducible)."""
+    import torch
+
+    from ser_hf import SerCnnConfig, SerCnnForAudioClassification, SerFeatureExtractor
+
+    torch.manual_seed(0)
+    config = SerCnnConfig(hidden_size=hidden_size, num_blocks=num_blocks, id2label=dict(enumerate(labels)),
+                          label2id={label: i for i, label in enumerate(labels)})
+    SerCnnForAudioClassification(config).save_pretrained(folder)
+    SerFeatureExtractor().save_pretrained(folder)
+    return folder

@@ -9,31 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
-from ser_hf import SerCnnConfig, SerCnnForAudioClassification, SerFeatureExtractor
 from ser_hf.demo import LiveSession, ModelPool, build_demo, predict_upload, stream_microphone
 from ser_hf.inference import NO_SPEECH
+from tests.conftest import save_tiny_cnn, voice
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 ARTIFACTS = Path(os.environ.get("SER_HF_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
 
 
-def voice(seconds=2.0, sr=16000):
-    t = np.arange(int(seconds * sr)) / sr
-    f0 = 150 + 30 * np.sin(2 * np.pi * 0.8 * t)
-    wave = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / sr) / k for k in range(1, 8))
-    return (0.2 * wave * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def pool(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo_model")
-    torch.manual_seed(0)
-    config = SerCnnConfig(hidden_size=16, num_blocks=1, id2label=dict(enumerate(LABELS)),
-                          label2id={l: i for i, l in enumerate(LABELS)})
-    SerCnnForAudioClassification(config).save_pretrained(folder)
-    SerFeatureExtractor().save_pretrained(folder)
+    folder = save_tiny_cnn(tmp_path_factory.mktemp("demo_model"), LABELS)
     return ModelPool({"test-cnn": str(folder)})
 
 

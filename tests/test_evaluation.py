@@ -6,22 +6,17 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
-from ser_hf import SerCnnConfig, SerCnnForAudioClassification, SerError, SerFeatureExtractor
+from ser_hf import SerError
 from ser_hf.evaluation import cross_corpus, evaluate_model, masked_logits
 from ser_hf.labels import LABEL_SETS
+from tests.conftest import save_tiny_cnn
 
 CORE7 = list(LABEL_SETS["core7"])
 
 
 def save_model(folder, labels):
-    torch.manual_seed(0)
-    config = SerCnnConfig(hidden_size=16, num_blocks=1, id2label=dict(enumerate(labels)),
-                          label2id={l: i for i, l in enumerate(labels)})
-    SerCnnForAudioClassification(config).save_pretrained(folder)
-    SerFeatureExtractor().save_pretrained(folder)
-    return folder
+    return save_tiny_cnn(folder, labels)
 
 
 def make_crema(root, write):

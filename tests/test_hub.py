@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import yaml
 
-from ser_hf import SerCnnConfig, SerCnnForAudioClassification, SerFeatureExtractor
 from ser_hf.hub import render_model_card
+from tests.conftest import save_tiny_cnn
 from tests.hub_stub import HubStub
 from tests.test_models import run_remote
 
@@ -23,12 +22,7 @@ LABELS = ["neutral", "happy", "sad", "angry"]
 @pytest.fixture
 def trained(tmp_path):
     """A model folder as `ser-hf train` leaves it: weights, extractor, metrics.json and recipe.yaml."""
-    folder = tmp_path / "model"
-    torch.manual_seed(0)
-    config = SerCnnConfig(hidden_size=16, num_blocks=1, id2label=dict(enumerate(LABELS)),
-                          label2id={l: i for i, l in enumerate(LABELS)})
-    SerCnnForAudioClassification(config).save_pretrained(folder)
-    SerFeatureExtractor().save_pretrained(folder)
+    folder = save_tiny_cnn(tmp_path / "model", LABELS)
     part = {"ua": 0.6123, "wa": 0.6456, "macro_f1": 0.6011, "weighted_f1": 0.64, "num_records": 240}
     (folder / "metrics.json").write_text(json.dumps({"labels": LABELS, "validation": part, "test": part}))
     (folder / "recipe.yaml").write_text(yaml.safe_dump({"data": {"corpora": ["ravdess", "crema_d"], "label_set": "big4",

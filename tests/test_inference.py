@@ -8,32 +8,18 @@ import tracemalloc
 import numpy as np
 import pytest
 import soundfile as sf
-import torch
 
-from ser_hf import SerAudioError, SerCnnConfig, SerCnnForAudioClassification, SerError, SerFeatureExtractor
+from ser_hf import SerAudioError, SerError
 from ser_hf.inference import NO_SPEECH, EmotionRecognizer
 from ser_hf.streaming import StreamingRecognizer
+from tests.conftest import save_tiny_cnn, voice
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 
 
-def voice(seconds=2.0, sr=16000, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * sr)) / sr
-    f0 = 150 + 30 * np.sin(2 * np.pi * 0.8 * t)
-    wave = sum(np.sin(k * 2 * np.pi * np.cumsum(f0) / sr) / k for k in range(1, 8))
-    return (0.2 * wave * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t)) + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model")
-    torch.manual_seed(0)
-    config = SerCnnConfig(hidden_size=32, num_blocks=2, id2label=dict(enumerate(LABELS)),
-                          label2id={l: i for i, l in enumerate(LABELS)})
-    SerCnnForAudioClassification(config).save_pretrained(folder)
-    SerFeatureExtractor().save_pretrained(folder)
-    return folder
+    return save_tiny_cnn(tmp_path_factory.mktemp("model"), LABELS, hidden_size=32, num_blocks=2)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ def tone(seconds=1.0, freq=220.0, sr=16000):
 
 def cnn(**overrides) -> SerCnnForAudioClassification:
     torch.manual_seed(0)
-    config = SerCnnConfig(id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)}, **overrides)
+    config = SerCnnConfig(id2label=dict(enumerate(LABELS)), label2id={label: i for i, label in enumerate(LABELS)}, **overrides)
     return SerCnnForAudioClassification(config).eval()
 
 
@@ -39,7 +39,7 @@ def tiny_whisper_config() -> dict:
 def tiny_backbone(backbone_config: dict, **overrides) -> SerBackboneForAudioClassification:
     torch.manual_seed(0)
     config = SerBackboneConfig(backbone_config=backbone_config, id2label=dict(enumerate(LABELS)),
-                               label2id={l: i for i, l in enumerate(LABELS)}, conv_channels=32,
+                               label2id={label: i for i, label in enumerate(LABELS)}, conv_channels=32,
                                attention_channels=16, **overrides)
     return SerBackboneForAudioClassification(config).eval()
 

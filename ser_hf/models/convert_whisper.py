@@ -15,8 +15,8 @@ weights become float32.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import struct
 from pathlib import Path
 

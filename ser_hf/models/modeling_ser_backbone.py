@@ -9,7 +9,7 @@ from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_ser_backbone import SerBackboneConfig
-from .pooling import AttentiveStatisticsPooling, classification_loss, conv_output_lengths, lengths_to_mask
+from .pooling import AttentiveStatisticsPooling, classification_loss, conv_output_lengths, init_layer, lengths_to_mask
 
 
 def build_encoder(config: SerBackboneConfig) -> nn.Module:
@@ -36,17 +36,7 @@ class SerBackbonePreTrainedModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         if module is self.encoder or any(module is m for m in self.encoder.modules()):
             return  # the encoder's weights come from its own checkpoint
-        if isinstance(module, nn.Conv1d):
-            init.kaiming_normal_(module.weight, nonlinearity="relu")
-            if module.bias is not None:
-                init.zeros_(module.bias)
-        elif isinstance(module, nn.Linear):
-            init.xavier_uniform_(module.weight)
-            init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm1d):
-            init.ones_(module.weight)
-            init.zeros_(module.bias)
-        elif isinstance(module, SerBackboneForAudioClassification):
+        if not init_layer(module) and isinstance(module, SerBackboneForAudioClassification):
             init.zeros_(module.layer_weights)
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 from transformers import PreTrainedModel
-from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_ser_cnn import SerCnnConfig
-from .pooling import AttentiveStatisticsPooling, classification_loss, conv_output_lengths, lengths_to_mask
+from .pooling import AttentiveStatisticsPooling, classification_loss, conv_output_lengths, init_layer, lengths_to_mask
 
 
 class SerCnnPreTrainedModel(PreTrainedModel):
@@ -19,20 +18,7 @@ class SerCnnPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = False
 
     def _init_weights(self, module: nn.Module) -> None:
-        if isinstance(module, (nn.Conv1d, nn.Conv2d)):
-            init.kaiming_normal_(module.weight, nonlinearity="relu")
-            if module.bias is not None:
-                init.zeros_(module.bias)
-        elif isinstance(module, nn.Linear):
-            init.xavier_uniform_(module.weight)
-            init.zeros_(module.bias)
-        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
-            init.ones_(module.weight)
-            init.zeros_(module.bias)
-            if getattr(module, "running_mean", None) is not None:
-                init.zeros_(module.running_mean)
-                init.ones_(module.running_var)
-                init.zeros_(module.num_batches_tracked)
+        init_layer(module)
 
 
 class SeparableBlock(nn.Module):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from transformers import initialization as init
 
 
 def conv_output_lengths(lengths: torch.Tensor, kernel_size: int, stride: int, padding: int, dilation: int = 1) -> torch.Tensor:
@@ -52,3 +53,24 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, config) -> t
     if getattr(config, "class_weights", None):
         weight = torch.tensor(config.class_weights, dtype=logits.dtype, device=logits.device)
     return nn.functional.cross_entropy(logits, labels, weight=weight, label_smoothing=getattr(config, "label_smoothing", 0.0))
+
+
+def init_layer(module: nn.Module) -> bool:
+    """He init for convolutions, Xavier for linear layers, identity for batch norm; True if ``module`` was one."""
+    if isinstance(module, (nn.Conv1d, nn.Conv2d)):
+        init.kaiming_normal_(module.weight, nonlinearity="relu")
+        if module.bias is not None:
+            init.zeros_(module.bias)
+    elif isinstance(module, nn.Linear):
+        init.xavier_uniform_(module.weight)
+        init.zeros_(module.bias)
+    elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        init.ones_(module.weight)
+        init.zeros_(module.bias)
+        if getattr(module, "running_mean", None) is not None:
+            init.zeros_(module.running_mean)
+            init.ones_(module.running_var)
+            init.zeros_(module.num_batches_tracked)
+    else:
+        return False
+    return True

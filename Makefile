@@ -19,9 +19,15 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 
 install: $(VENV)/.installed-$(EXTRAS)
 
-# The demo: a tour of the bundled data layer (the Gradio app replaces it once the models land).
+# The demo: the Gradio app on the bundled model; until the trained models ship with the package, a tour of
+# the data layer instead (`ser-hf demo --model DIR` runs the app on any trained model).
 demo: $(VENV)/.installed-$(EXTRAS)
-	HF_HUB_OFFLINE=1 $(VENV)/bin/ser-hf data summary --corpus ravdess --data-dir $${SER_HF_DATA:-../shared/data}
+	@if HF_HUB_OFFLINE=1 $(PY) -c "from ser_hf.inference import bundled_model_dir; bundled_model_dir('default')" 2>/dev/null; then \
+		HF_HUB_OFFLINE=1 $(VENV)/bin/ser-hf demo; \
+	else \
+		echo "The bundled models are not in this checkout yet; showing the data layer (ser-hf demo --model DIR runs the app)."; \
+		HF_HUB_OFFLINE=1 $(VENV)/bin/ser-hf data summary --corpus ravdess --data-dir $${SER_HF_DATA:-../shared/data}; \
+	fi
 
 test: $(VENV)/.installed-$(EXTRAS)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS) tests

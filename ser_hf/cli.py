@@ -122,7 +122,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_crossval(args: argparse.Namespace) -> int:
     from .train import crossval, crossval_markdown
 
-    summary = crossval(args.recipe, args.output_dir, args.overrides)
+    summary = crossval(args.recipe, args.output_dir, args.overrides, rerun=args.rerun)
     if args.json:
         _print_json(summary)
     else:
@@ -412,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("recipe", help="YAML recipe")
     cv.add_argument("--output-dir", required=True, help="folder for fold1/, fold2/, ... and crossval.json")
     cv.add_argument("--json", action="store_true", help="print JSON")
+    cv.add_argument("--rerun", action="store_true", help="train folds again even when their metrics.json exists")
     cv.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs overriding the recipe")
     cv.set_defaults(func=cmd_crossval)
 

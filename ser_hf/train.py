@@ -476,18 +476,25 @@ def recipe_as_run(run: RunArguments) -> dict:
     }
 
 
-def crossval(recipe: str, output_dir: str, overrides: list[str] | None = None) -> dict:
-    """Train and evaluate every fold of the recipe's protocol; write ``crossval.json`` and ``crossval.md``."""
+def crossval(recipe: str, output_dir: str, overrides: list[str] | None = None, *, rerun: bool = False) -> dict:
+    """Train and evaluate every fold of the recipe's protocol; write ``crossval.json`` and ``crossval.md``.
+
+    A fold whose ``metrics.json`` already exists in ``output_dir/foldK`` is read, not trained again (so an
+    interrupted cross-validation resumes where it stopped), unless ``rerun``."""
     from .protocols import num_folds
 
     probe = parse_recipe(recipe, overrides)
     folds = []
     for fold in range(1, num_folds(probe.data.protocol) + 1):
-        run = parse_recipe(recipe, list(overrides or []) + ["--fold", str(fold), "--output_dir",
-                                                           str(Path(output_dir) / f"fold{fold}")])
-        result = train(run)
+        fold_dir = Path(output_dir) / f"fold{fold}"
+        if (fold_dir / "metrics.json").is_file() and not rerun:
+            result = json.loads((fold_dir / "metrics.json").read_text())
+        else:
+            result = train(parse_recipe(recipe, list(overrides or []) + ["--fold", str(fold), "--output_dir",
+                                                                         str(fold_dir)]))
         folds.append({"fold": fold, **{k: result["test"][k] for k in ("ua", "wa", "macro_f1", "weighted_f1")},
-                      "num_records": result["test"]["num_records"], "train_runtime_s": result["train_runtime_s"]})
+                      "num_records": result["test"]["num_records"], "train_runtime_s": result["train_runtime_s"],
+                      "wall_time_s": result.get("wall_time_s")})
     summary = {"protocol": probe.data.protocol, "folds": folds}
     for key in ("ua", "wa", "macro_f1", "weighted_f1"):
         values = np.array([f[key] for f in folds])

@@ -111,6 +111,10 @@ def test_crossval_writes_per_fold_and_mean_std(data_root, tmp_path):
     assert set(summary["ua"]) == {"mean", "std"}
     table = (tmp_path / "cv" / "crossval.md").read_text()
     assert "mean ± std" in table and (tmp_path / "cv" / "fold2" / "metrics.json").is_file()
+    stamp = (tmp_path / "cv" / "fold1" / "model.safetensors").stat().st_mtime_ns
+    again = crossval(RECIPE, str(tmp_path / "cv"), overrides)  # finished folds are read, not retrained
+    assert again["ua"] == summary["ua"]
+    assert (tmp_path / "cv" / "fold1" / "model.safetensors").stat().st_mtime_ns == stamp
 
 
 def test_bad_recipes_give_one_clear_error(tmp_path):

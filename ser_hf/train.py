@@ -88,6 +88,8 @@ class ModelArguments:
     num_blocks: int = field(default=4, metadata={"help": "CNN residual blocks"})
     freeze_encoder: bool = field(default=False, metadata={"help": "backbone: train the head only"})
     freeze_layers: int = field(default=0, metadata={"help": "backbone: freeze the first N encoder layers"})
+    encoder_learning_rate: float | None = field(
+        default=None, metadata={"help": "backbone: learning rate of the encoder (default: learning_rate, as the head)"})
     early_stopping_patience: int | None = field(default=5, metadata={"help": "evaluations without improvement"})
     teacher: str | None = field(default=None, metadata={"help": "trained model folder to distill from"})
     distill_temperature: float = 2.0
@@ -324,10 +326,32 @@ class SerTrainer(Trainer):
     """``Trainer`` that adds knowledge distillation when batches carry ``teacher_logits``:
     loss = (1 - alpha) * CE(labels) + alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T))."""
 
-    def __init__(self, *args, distill_temperature: float = 2.0, distill_alpha: float = 0.5, **kwargs):
+    def __init__(self, *args, distill_temperature: float = 2.0, distill_alpha: float = 0.5,
+                 encoder_learning_rate: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.distill_temperature = distill_temperature
         self.distill_alpha = distill_alpha
+        self.encoder_learning_rate = encoder_learning_rate
+
+    def create_optimizer(self, *args, **kwargs):
+        """With ``encoder_learning_rate``, the pretrained encoder's parameters get their own (usually smaller)
+        learning rate; the scheduler scales both groups alike."""
+        if self.optimizer is not None or self.encoder_learning_rate is None:
+            return super().create_optimizer(*args, **kwargs)
+        decay = set(self.get_decay_parameter_names(self.model))
+        groups = []
+        for is_encoder in (True, False):
+            for with_decay in (True, False):
+                params = [p for n, p in self.model.named_parameters()
+                          if p.requires_grad and n.startswith("encoder.") == is_encoder and (n in decay) == with_decay]
+                if params:
+                    group = {"params": params, "weight_decay": self.args.weight_decay if with_decay else 0.0}
+                    if is_encoder:
+                        group["lr"] = self.encoder_learning_rate
+                    groups.append(group)
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, self.model)
+        self.optimizer = optimizer_cls(groups, **optimizer_kwargs)
+        return self.optimizer
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         teacher_logits = inputs.pop("teacher_logits", None)
@@ -431,6 +455,7 @@ def train(run: RunArguments) -> dict:
         callbacks=callbacks,
         distill_temperature=run.model.distill_temperature,
         distill_alpha=run.model.distill_alpha,
+        encoder_learning_rate=run.model.encoder_learning_rate,
     )
     resume = training.resume_from_checkpoint
     if resume == "last":

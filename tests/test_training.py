@@ -151,3 +151,19 @@ def test_every_recipe_parses_and_names_a_consistent_protocol(recipe):
     assert set(PROTOCOL_CORPORA[data.protocol]) == set(data.corpora)
     assert data.label_set in LABEL_SETS
     assert Path(output_dir).parts[0] == "outputs"
+
+
+def test_encoder_learning_rate_gives_the_encoder_its_own_group(tmp_path):
+    from ser_hf.train import SerTrainer, SerTrainingArguments
+    from tests.test_models import tiny_backbone, tiny_whisper_config
+
+    model = tiny_backbone(tiny_whisper_config())
+    args = SerTrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, weight_decay=0.01, eval_strategy="no",
+                                save_strategy="no", load_best_model_at_end=False)
+    optimizer = SerTrainer(model=model, args=args, encoder_learning_rate=2e-5).create_optimizer()
+    rates = {group["lr"] for group in optimizer.param_groups}
+    assert rates == {2e-5, 1e-3}
+    encoder_ids = {id(p) for p in model.encoder.parameters() if p.requires_grad}
+    for group in optimizer.param_groups:
+        in_encoder = {id(p) in encoder_ids for p in group["params"]}
+        assert in_encoder == {group["lr"] == 2e-5}

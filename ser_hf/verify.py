@@ -97,7 +97,7 @@ def verify_download(corpus: str, data_dir: str | os.PathLike, *, progress: bool 
     if not found and not extra:
         raise SerDataError(
             f"No .wav files under {root}; `data verify` checks the official WAV release of "
-            f"{DISPLAY_NAMES[corpus]} (the Ogg copies are checked by their manifests instead)."
+            f"{DISPLAY_NAMES[corpus]} (converted copies such as Ogg files have no official checksums)."
         )
     report = VerifyReport(corpus, str(root), len(expected), extra=extra)
     report.missing = sorted(set(expected) - set(found))

@@ -57,19 +57,21 @@ def evaluate_model(
     """Score ``model`` (a folder; ``None``/``"compact"`` for the bundled ones) on ``corpus``: the whole corpus,
     or the test part of ``fold`` of ``protocol``. Writes the report files to ``output_dir``; returns the metrics."""
     from .corpora import load_corpus
-    from .inference import EmotionRecognizer
+    from .models.loading import clip_logits, load_model
     from .protocols import PROTOCOL_CORPORA, make_split
 
-    recognizer = EmotionRecognizer.from_pretrained(model)
-    labels = evaluation_labels(recognizer.labels, corpus, label_set)
-    masked_logits(np.zeros(len(recognizer.labels)), recognizer.labels, labels)  # fail early on unknown labels
+    network, feature_extractor = load_model(model)
+    model_labels = [network.config.id2label[i] for i in range(network.config.num_labels)]
+    labels = evaluation_labels(model_labels, corpus, label_set)
+    masked_logits(np.zeros(len(model_labels)), model_labels, labels)  # fail early on unknown labels
     dataset, skipped = load_corpus(corpus, data_dir, labels, calm=calm, return_skipped=True)
     if protocol:
         if corpus not in PROTOCOL_CORPORA[protocol] or len(PROTOCOL_CORPORA[protocol]) != 1:
             raise SerError(f"Protocol {protocol} does not split {corpus} alone; use the corpus's own protocol.")
         dataset = make_split(dataset, protocol, fold)["test"]
+    rate = feature_extractor.sampling_rate
     logits = np.stack([
-        masked_logits(recognizer.logits(_load(path, recognizer.sampling_rate)), recognizer.labels, labels)
+        masked_logits(clip_logits(network, feature_extractor, _load(path, rate)), model_labels, labels)
         for path in tqdm(dataset["path"], desc=f"Evaluating on {corpus}", disable=not progress)
     ])
     name = "/".join(Path(str(model)).parts[-2:]) if model and str(model) not in ("default", "compact") else (model or "default")

@@ -311,3 +311,14 @@ class SerFeatureExtractor(SequenceFeatureExtractor):
             if want_mask:
                 data["attention_mask"] = mask if return_tensors else list(mask)
         return BatchFeature(data, tensor_type=return_tensors)
+
+
+def model_inputs(feature_extractor, waveform: np.ndarray, input_name: str, return_tensors: str = "pt") -> dict:
+    """The model's inputs for one mono clip ``(samples,)`` at the extractor's rate: ``{input_name, "attention_mask"}``
+    with a batch axis of 1, at the clip's own length for every extractor (``WhisperFeatureExtractor`` would
+    otherwise pad to 30 s)."""
+    kwargs = {"sampling_rate": feature_extractor.sampling_rate, "return_tensors": return_tensors}
+    if type(feature_extractor).__name__ == "WhisperFeatureExtractor":
+        kwargs.update(padding="longest", return_attention_mask=True)
+    encoded = feature_extractor(waveform, **kwargs)
+    return {key: encoded[key] for key in (input_name, "attention_mask") if key in encoded}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -19,22 +18,12 @@ import torch
 
 from .audio import DEFAULT_SAMPLING_RATE, check_waveform, load_audio, resample, to_mono
 from .errors import SerError
+from .features import model_inputs
+from .models.loading import BUNDLED, bundled_model_dir, clip_logits, load_model  # noqa: F401  (re-exported)
 
-BUNDLED = ("default", "compact")
 NO_SPEECH = "no speech"
 # A window quieter than this (RMS, dBFS) is "no speech": far below any voice, above digital silence.
 SILENCE_DB = -60.0
-
-
-def bundled_model_dir(name: str = "default") -> Path:
-    """The folder of a model shipped as package data (``ser_hf/pretrained/<name>``)."""
-    folder = Path(str(resources.files("ser_hf").joinpath("pretrained", name)))
-    if not (folder / "config.json").is_file():
-        raise SerError(
-            f"The bundled {name} model is not in this installation ({folder}); pass a trained model folder "
-            "(the output_dir of `ser-hf train`)."
-        )
-    return folder
 
 
 @dataclass
@@ -102,17 +91,12 @@ class EmotionRecognizer:
     # --- core ---------------------------------------------------------------------------------------
 
     def features(self, waveform: np.ndarray) -> dict[str, torch.Tensor]:
-        fe = self.feature_extractor
-        kwargs = {"sampling_rate": self.sampling_rate, "return_tensors": "pt"}
-        if type(fe).__name__ == "WhisperFeatureExtractor":
-            kwargs.update(padding="longest", return_attention_mask=True)
-        encoded = fe(waveform, **kwargs)
-        return {k: v.to(self.device) for k, v in encoded.items() if k in (self.input_name, "attention_mask")}
+        """The model's inputs for one clip (batch of 1), on the model's device."""
+        return {k: v.to(self.device) for k, v in model_inputs(self.feature_extractor, waveform, self.input_name).items()}
 
-    @torch.inference_mode()
     def logits(self, waveform: np.ndarray) -> np.ndarray:
         """Logits ``(num_labels,)`` of one mono waveform ``(samples,)`` at the model's rate."""
-        return self.model(**self.features(waveform)).logits[0].float().cpu().numpy()
+        return clip_logits(self.model, self.feature_extractor, waveform)
 
     def probabilities(self, waveform: np.ndarray) -> np.ndarray:
         logits = self.logits(waveform)

@@ -29,6 +29,7 @@ from transformers import EarlyStoppingCallback, HfArgumentParser, Trainer, Train
 from transformers.trainer_utils import get_last_checkpoint
 
 from .errors import SerError
+from .features import model_inputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -252,11 +253,7 @@ class AudioCollator:
         self.input_name = input_name
 
     def featurize(self, waveform: np.ndarray) -> np.ndarray:
-        fe = self.feature_extractor
-        kwargs = {"sampling_rate": fe.sampling_rate, "return_tensors": "np"}
-        if type(fe).__name__ == "WhisperFeatureExtractor":
-            kwargs["padding"] = "longest"  # the clip's own length, not 30 s
-        encoded = fe(waveform, **kwargs)
+        encoded = model_inputs(self.feature_extractor, waveform, self.input_name, return_tensors="np")
         return np.asarray(encoded[self.input_name][0], dtype=np.float32)
 
     def __call__(self, examples: list[dict]) -> dict:
@@ -393,9 +390,9 @@ def full_metrics(logits: np.ndarray, references: np.ndarray, labels: list[str]) 
 def teacher_logits_for(dataset, teacher: str, cache_dir: str | None):
     """Cache the teacher's logits on ``dataset`` (computed once, keyed by the teacher's weights)."""
     from .feature_cache import dataset_fingerprint, default_cache_dir
-    from .inference import EmotionRecognizer
+    from .models.loading import clip_logits, load_model
 
-    recognizer = EmotionRecognizer.from_pretrained(teacher)
+    model, feature_extractor = load_model(teacher)
     weights = Path(teacher) / "model.safetensors"
     settings = {"teacher": str(Path(teacher).resolve()),
                 "weights_mtime": weights.stat().st_mtime_ns if weights.exists() else None}
@@ -404,7 +401,7 @@ def teacher_logits_for(dataset, teacher: str, cache_dir: str | None):
 
     def add_logits(batch):
         waves = [np.asarray(w, dtype=np.float32) / 32768.0 for w in batch["waveform"]]
-        return {"teacher_logits": [recognizer.logits(w) for w in waves]}
+        return {"teacher_logits": [clip_logits(model, feature_extractor, w) for w in waves]}
 
     return dataset.map(add_logits, batched=True, batch_size=16, new_fingerprint=fingerprint,
                        cache_file_name=str(folder / f"teacher-{fingerprint}.arrow"), desc="Teacher logits")

@@ -1,0 +1,56 @@
+"""Loading a trained model and its feature extractor (a folder, or a model shipped as package data), and
+scoring one clip with them. Inference, evaluation and distillation all go through here."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import SerError
+from ..features import model_inputs
+
+BUNDLED = ("default", "compact")
+
+
+def bundled_model_dir(name: str = "default") -> Path:
+    """The folder of a model shipped as package data (``ser_hf/pretrained/<name>``)."""
+    folder = Path(str(resources.files("ser_hf").joinpath("pretrained", name)))
+    if not (folder / "config.json").is_file():
+        raise SerError(
+            f"The bundled {name} model is not in this installation ({folder}); pass a trained model folder "
+            "(the output_dir of `ser-hf train`)."
+        )
+    return folder
+
+
+def resolve_model_dir(path: str | os.PathLike | None) -> Path:
+    """``None`` or ``"default"``/``"compact"`` -> the bundled folder; anything else must be a model folder."""
+    folder = bundled_model_dir(str(path or "default")) if path is None or str(path) in BUNDLED else Path(path)
+    if not (folder / "config.json").is_file():
+        raise SerError(f"{folder} is not a model folder (no config.json); expected the output of `ser-hf train`.")
+    return folder
+
+
+def load_model(path: str | os.PathLike | None = None):
+    """``(model, feature_extractor)`` of a trained model folder or a bundled model, the model in eval mode."""
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    folder = resolve_model_dir(path)
+    try:
+        model = AutoModelForAudioClassification.from_pretrained(folder)
+        feature_extractor = AutoFeatureExtractor.from_pretrained(folder)
+    except (OSError, ValueError, KeyError) as err:
+        raise SerError(f"Cannot load the model in {folder} ({str(err).splitlines()[0]}).") from None
+    return model.eval(), feature_extractor
+
+
+@torch.inference_mode()
+def clip_logits(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
+    """Logits ``(num_labels,)`` of one mono clip ``(samples,)`` at the feature extractor's rate."""
+    device = next(model.parameters()).device
+    inputs = {k: v.to(device) for k, v in model_inputs(feature_extractor, waveform, model.main_input_name).items()}
+    return model(**inputs).logits[0].float().cpu().numpy()

@@ -118,11 +118,9 @@ class EmotionRecognizer:
 
     def has_speech(self, waveform: np.ndarray) -> bool:
         """Energy gate (always), then Silero VAD when enabled: at least 10% of the window is speech."""
-        from .vad import is_speech_energy
+        from .vad import has_speech
 
-        if not is_speech_energy(waveform, SILENCE_DB):
-            return False
-        return self.vad is None or self.vad.speech_fraction(waveform) >= 0.1
+        return has_speech(waveform, SILENCE_DB, self.vad)
 
     def predict_one(self, audio, sampling_rate: int | None = None, top_k: int | None = None) -> Prediction:
         """One clip. Audio longer than ``window_s`` (by more than half a hop) is cut into windows every ``hop_s``: each window is a

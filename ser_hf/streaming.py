@@ -145,14 +145,11 @@ class StreamingRecognizer:
         return updates
 
     def _update(self) -> Update:
-        from .vad import is_speech_energy
+        from .vad import has_speech
 
         window = self._buffer[-self._filled :]
         time = round(self._received / self.rate, 3)
-        speech = is_speech_energy(window, self.silence_db)
-        if speech and self.vad is not None:
-            speech = self.vad.speech_fraction(window) >= 0.1
-        if not speech:
+        if not has_speech(window, self.silence_db, self.vad):
             self._smoothed = None
             return Update(time, NO_SPEECH, {}, speech=False)
         probs = self.recognizer.probabilities(window)

@@ -13,6 +13,14 @@ def is_speech_energy(waveform: np.ndarray, threshold_db: float = -50.0) -> bool:
     return waveform.size > 0 and rms_db(waveform) >= threshold_db
 
 
+def has_speech(waveform: np.ndarray, silence_db: float, vad: "SileroVad | None" = None,
+               min_speech_fraction: float = 0.1) -> bool:
+    """The energy gate, then (when given) Silero VAD: at least ``min_speech_fraction`` of the window is speech."""
+    if not is_speech_energy(waveform, silence_db):
+        return False
+    return vad is None or vad.speech_fraction(waveform) >= min_speech_fraction
+
+
 class SileroVad:
     """Silero VAD (MIT), whose weights ship inside the ``silero-vad`` package: no download."""
 

@@ -18,16 +18,17 @@ import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import datasets
 import numpy as np
 import soundfile as sf
 
 from .audio import AUDIO_EXTENSIONS, DEFAULT_SAMPLING_RATE, SILENCE_PEAK, load_audio
-from .errors import SerAudioError, SerDataError
+from .errors import SerDataError
 from .labels import (
     CREMA_D_EMOTION_CODES,
+    EMOTIONS,
     CREMA_D_LEVEL_CODES,
     RAVDESS_EMOTION_CODES,
     RAVDESS_INTENSITY_CODES,
@@ -108,8 +109,6 @@ class CorpusScan:
 
 
 def _emotion_order(emotion: str) -> int:
-    from .labels import EMOTIONS
-
     return EMOTIONS.index(emotion) if emotion in EMOTIONS else len(EMOTIONS)
 
 
@@ -473,11 +472,6 @@ class _AudioDecoder:
         return batch
 
     def decode(self, item: dict) -> dict:
-        try:
-            array = load_audio(item["path"], self.sampling_rate)
-        except SerAudioError:
-            raise
-        return {"array": array, "sampling_rate": self.sampling_rate, "path": item["path"]}
+        return {"array": load_audio(item["path"], self.sampling_rate), "sampling_rate": self.sampling_rate,
+                "path": item["path"]}
 
-
-LoadFn = Callable[..., datasets.Dataset]

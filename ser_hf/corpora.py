@@ -28,8 +28,8 @@ from .audio import AUDIO_EXTENSIONS, DEFAULT_SAMPLING_RATE, SILENCE_PEAK, load_a
 from .errors import SerDataError
 from .labels import (
     CREMA_D_EMOTION_CODES,
-    EMOTIONS,
     CREMA_D_LEVEL_CODES,
+    EMOTIONS,
     RAVDESS_EMOTION_CODES,
     RAVDESS_INTENSITY_CODES,
     TESS_EMOTION_CODES,

@@ -403,18 +403,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_corpus_args(verify)
     verify.set_defaults(func=cmd_data_verify)
 
-    train = commands.add_parser("train", help="train a model from a YAML recipe (--key value overrides)")
+    train = commands.add_parser("train", help="train a model from a YAML recipe (--key value overrides)",
+                                epilog="Any --key value after the recipe overrides that field of the recipe.")
     train.add_argument("recipe", help="YAML recipe, e.g. recipes/cnn_ravdess_6fold.yaml")
-    train.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs overriding the recipe")
-    train.set_defaults(func=cmd_train)
+    train.set_defaults(func=cmd_train, takes_overrides=True)
 
     cv = commands.add_parser("crossval", help="train and evaluate every fold of the recipe's protocol")
     cv.add_argument("recipe", help="YAML recipe")
     cv.add_argument("--output-dir", required=True, help="folder for fold1/, fold2/, ... and crossval.json")
     cv.add_argument("--json", action="store_true", help="print JSON")
     cv.add_argument("--rerun", action="store_true", help="train folds again even when their metrics.json exists")
-    cv.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs overriding the recipe")
-    cv.set_defaults(func=cmd_crossval)
+    cv.set_defaults(func=cmd_crossval, takes_overrides=True)
 
     predict = commands.add_parser("predict", help="predict the emotion of audio files or folders")
     predict.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
@@ -497,8 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     baseline = commands.add_parser("baseline", help="the MFCC-statistics SVM baseline from a recipe")
     baseline.add_argument("recipe", help="e.g. recipes/baseline_ravdess_6fold.yaml")
-    baseline.add_argument("overrides", nargs=argparse.REMAINDER, help="--key value pairs overriding the recipe")
-    baseline.set_defaults(func=cmd_baseline)
+    baseline.set_defaults(func=cmd_baseline, takes_overrides=True)
 
     convert = commands.add_parser("convert-whisper", help="convert a CTranslate2 Whisper folder to transformers")
     convert.add_argument("--input", help="CTranslate2 / faster-whisper folder (default: the bundled tiny.en)")
@@ -526,7 +524,11 @@ def _quiet_libraries() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # train, crossval and baseline pass any further --key value pairs on to the recipe as overrides.
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "takes_overrides", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.overrides = extra
     if args.command not in ("data",):
         _quiet_libraries()
     func: Callable[[argparse.Namespace], int] = args.func

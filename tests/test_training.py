@@ -167,3 +167,15 @@ def test_encoder_learning_rate_gives_the_encoder_its_own_group(tmp_path):
     for group in optimizer.param_groups:
         in_encoder = {id(p) in encoder_ids for p in group["params"]}
         assert in_encoder == {group["lr"] == 2e-5}
+
+
+def test_cli_passes_overrides_through_and_rejects_unknown_options(data_root, tmp_path):
+    from ser_hf.cli import main
+
+    overrides = tiny(tmp_path, "--data_dir", str(data_root), "--protocol", "tess-cross-speaker", "--corpora", "tess",
+                     "--label_set", "core7", "--max_steps", "1")
+    assert main(["crossval", RECIPE, "--output-dir", str(tmp_path / "cv"), *overrides]) == 0
+    assert json.loads((tmp_path / "cv" / "crossval.json").read_text())["protocol"] == "tess-cross-speaker"
+    result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", "x.wav", "--colour", "blue"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "unrecognized arguments: --colour blue" in result.stderr

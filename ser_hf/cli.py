@@ -267,7 +267,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
     try:
         import sounddevice as sd
     except ImportError:
-        raise SerError("Listening needs the sounddevice package: pip install 'ser-hf[mic]'.") from None
+        raise SerError("Listening needs the sounddevice package: pip install 'ser-hf[mic]', or use "
+                       "`ser-hf stream FILE` without a microphone.") from None
     except OSError:
         raise SerError("No audio input: the PortAudio library is missing (Debian: apt-get install libportaudio2); "
                        "use `ser-hf stream FILE` without a microphone.") from None

@@ -209,3 +209,16 @@ def test_listen_without_a_microphone_is_one_sentence(model_dir):
         pytest.skip("this machine has a working microphone")
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "ser-hf stream FILE" in result.stderr
+
+
+def test_onnx_export_of_a_whisper_backbone_has_a_dynamic_time_axis(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from ser_hf.backbones import backbone_feature_extractor
+    from ser_hf.export import export_onnx, onnx_parity
+    from tests.test_models import tiny_backbone, tiny_whisper_config
+
+    model = tiny_backbone(tiny_whisper_config())
+    model.save_pretrained(tmp_path / "whisper")
+    backbone_feature_extractor(model.config).save_pretrained(tmp_path / "whisper")
+    onnx_file = export_onnx(tmp_path / "whisper", tmp_path / "whisper.onnx")
+    assert onnx_parity(tmp_path / "whisper", onnx_file, seconds=(1.0, 3.0, 7.5)) < 1e-4

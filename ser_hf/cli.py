@@ -379,7 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .labels import CALM_POLICIES, LABEL_SETS
     from .protocols import PROTOCOLS
 
+    from . import __version__
+
     parser = _Parser(prog="ser-hf", description="Speech emotion recognition, the Hugging Face way.")
+    parser.add_argument("--version", action="version", version=f"ser-hf {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 

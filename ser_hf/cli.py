@@ -309,15 +309,12 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import build_demo
+    from .demo import BUNDLED_MODELS, ModelPool, build_demo
 
-    models = {"default": None, "compact": "compact"} if not args.model else {Path(m).name or m: m for m in args.model}
-    from .demo import ModelPool
-
-    pool = ModelPool(models)
+    pool = ModelPool({Path(m).name or m: m for m in args.model} if args.model else BUNDLED_MODELS)
     for name in pool.names:  # fail here, with one sentence, rather than in the browser
         pool.get(name)
-    demo = build_demo({name: pool.get(name) for name in pool.names})
+    demo = build_demo(pool)
     demo.launch(server_name=args.host, server_port=args.port, share=args.share)
     return 0
 
@@ -376,10 +373,9 @@ def _add_corpus_args(parser: argparse.ArgumentParser, *, repeat: bool = False) -
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
     from .labels import CALM_POLICIES, LABEL_SETS
     from .protocols import PROTOCOLS
-
-    from . import __version__
 
     parser = _Parser(prog="ser-hf", description="Speech emotion recognition, the Hugging Face way.")
     parser.add_argument("--version", action="version", version=f"ser-hf {__version__}")

@@ -23,6 +23,9 @@ LIVE_TIME_LIMIT_S = 120  # seconds of microphone per session before the stream s
 LIVE_UPDATE_S = 0.25  # the browser sends a chunk this often; labels update every hop (0.5 s)
 
 
+BUNDLED_MODELS = {"default": None, "compact": "compact"}
+
+
 class ModelPool:
     """Recognizers by name, loaded on first use (``"default"``, ``"compact"`` or folders)."""
 
@@ -116,12 +119,14 @@ def reset_session():
     return LiveSession(), "## listening...", None
 
 
-def build_demo(models: dict[str, str | os.PathLike | None] | None = None, examples: list[str] | None = None):
-    """The ``gr.Blocks`` app. ``models`` maps a display name to a model (default: the bundled two)."""
+def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" = None,
+               examples: list[str] | None = None):
+    """The ``gr.Blocks`` app. ``models`` is a :class:`ModelPool` or maps display names to models (default: the
+    bundled two, loaded on first use)."""
     import gradio as gr
     import pandas as pd
 
-    pool = ModelPool(models or {"default": None, "compact": "compact"})
+    pool = models if isinstance(models, ModelPool) else ModelPool(models or BUNDLED_MODELS)
     columns = ["time (s)", "emotion", "probability"]
 
     def frame(rows):

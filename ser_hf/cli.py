@@ -134,8 +134,20 @@ def cmd_crossval(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_model
+    from .evaluation import evaluate_model, evaluate_per_corpus
 
+    if args.corpus == "all":
+        if not args.protocol:
+            raise SerError("--corpus all scores each corpus of a protocol's test fold; pass --protocol too.")
+        results = evaluate_per_corpus(args.model, args.data_dir, args.output_dir, protocol=args.protocol,
+                                      fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json)
+        if args.json:
+            _print_json(results)
+        else:
+            for corpus, m in results.items():
+                print(f"{corpus}: UA {m['ua']:.3f}  WA {m['wa']:.3f}  macro F1 {m['macro_f1']:.3f}  ({m['num_records']} clips)")
+            print(f"Reports: {Path(args.output_dir)}/<corpus>/report.md")
+        return 0
     metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
                              fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json)
     if args.json:
@@ -150,13 +162,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_crosscorpus(args: argparse.Namespace) -> int:
     from .evaluation import cross_corpus
 
-    models = {}
-    for item in args.model:
-        corpus, _, folder = item.partition("=")
-        if not folder:
-            raise SerError(f"--model takes CORPUS=FOLDER, got {item!r}.")
-        models[corpus] = folder
-    summary = cross_corpus(models, args.data_dir, args.output_dir, args.label_set, progress=not args.json)
+    if args.baseline == bool(args.model):
+        raise SerError("Pass either --model CORPUS=FOLDER (repeatable) or --baseline.")
+    if args.baseline:
+        from .baseline import cross_corpus_baseline
+
+        summary = cross_corpus_baseline(["ravdess", "crema_d", "tess"], args.data_dir, args.output_dir, args.label_set)
+    else:
+        models = {}
+        for item in args.model:
+            corpus, _, folder = item.partition("=")
+            if not folder:
+                raise SerError(f"--model takes CORPUS=FOLDER, got {item!r}.")
+            models[corpus] = folder
+        summary = cross_corpus(models, args.data_dir, args.output_dir, args.label_set, progress=not args.json)
     if args.json:
         _print_json(summary)
     else:
@@ -475,7 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("evaluate", help="score a model on a corpus or a fold; write a report")
     evaluate.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
-    evaluate.add_argument("--corpus", required=True, choices=CORPORA)
+    evaluate.add_argument("--corpus", required=True, choices=[*CORPORA, "all"],
+                          help="'all': each corpus of --protocol's test fold, one report each")
     evaluate.add_argument("--data-dir", required=True)
     evaluate.add_argument("--protocol", choices=PROTOCOLS, help="score only this protocol's test fold")
     evaluate.add_argument("--fold", type=int, default=1)
@@ -486,7 +506,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(func=cmd_evaluate)
 
     crosscorpus = commands.add_parser("crosscorpus", help="train-corpus x test-corpus UA matrix and heatmap")
-    crosscorpus.add_argument("--model", action="append", required=True, metavar="CORPUS=FOLDER",
+    crosscorpus.add_argument("--baseline", action="store_true",
+                             help="the MFCC-statistics SVM, trained on fold 1 of each corpus's protocol")
+    crosscorpus.add_argument("--model", action="append", metavar="CORPUS=FOLDER",
                              help="a model trained on CORPUS (repeat for each corpus)")
     crosscorpus.add_argument("--data-dir", required=True)
     crosscorpus.add_argument("--label-set", choices=list(LABEL_SETS), default="core6")

@@ -18,6 +18,12 @@ CORPUS_INFO = {
     "tess": ("TESS", "CC BY-NC-ND 4.0 (non-commercial)", "Dupuis & Pichora-Fuller (2010), University of Toronto"),
 }
 MODEL_FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
+EVALUATION_FILES = ("metrics.json", "recipe.yaml", "per_corpus.json")
+TEST_SPEAKERS = {  # who the test part of fold k holds, per corpus (ser_hf.protocols)
+    "ravdess": lambda k: f"actors {4 * k - 3}-{4 * k}",
+    "crema_d": lambda k: f"actors with (ID - 1001) mod 6 = {k - 1}",
+    "tess": lambda k: "OAF (the older speaker)" if k % 2 else "YAF (the younger speaker)",
+}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -83,12 +89,28 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
         "a compact CNN over 64-bin log-mel features (strided 2-D stem, depthwise-separable 1-D blocks, attentive "
         "statistics pooling)" if family == "ser_cnn" else f"a `{family}` model")
     rows = [f"| {CORPUS_INFO[c][0]} | {CORPUS_INFO[c][1]} | {CORPUS_INFO[c][2]} |" for c in corpora if c in CORPUS_INFO]
+    per_corpus = _read_json(folder / "per_corpus.json")
+    for corpus, m in per_corpus.items():
+        results.append({
+            "task": {"type": "audio-classification", "name": "Speech emotion recognition"},
+            "dataset": {"name": CORPUS_INFO[corpus][0] if corpus in CORPUS_INFO else corpus, "type": corpus,
+                        "split": f"{corpus} test speakers of {m['protocol']} fold {m['fold']}"},
+            "metrics": [{"type": "unweighted_accuracy", "value": round(m["ua"], 4),
+                         "name": f"UA on {corpus}, unseen speakers"}],
+        })
     result_table = ""
     if test:
         result_table = ("| split | UA | WA | macro F1 | clips |\n|---|---:|---:|---:|---:|\n" + "\n".join(
             f"| {part} ({protocol} fold {fold}) | {metrics[part]['ua']:.3f} | {metrics[part]['wa']:.3f} | "
             f"{metrics[part]['macro_f1']:.3f} | {metrics[part].get('num_records', '')} |"
             for part in ("validation", "test") if part in metrics))
+    if per_corpus:
+        result_table += ("\n\nThe test part per corpus (each with its own speakers, none heard in training):\n\n"
+                         "| corpus | test speakers | labels scored | UA | WA | macro F1 | clips |\n"
+                         "|---|---|---|---:|---:|---:|---:|\n" + "\n".join(
+                             f"| {CORPUS_INFO.get(corpus, (corpus,))[0]} | {TEST_SPEAKERS.get(corpus, lambda k: '')(m['fold'])} "
+                             f"| {len(m['labels'])} | {m['ua']:.3f} | {m['wa']:.3f} | {m['macro_f1']:.3f} | {m['num_records']} |"
+                             for corpus, m in per_corpus.items()))
     card = f"""---
 {yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}
 ---
@@ -165,7 +187,7 @@ Please cite the corpora above{', and Radford et al. (2023), Robust Speech Recogn
 
 def prepare_model_folder(model_dir: str | os.PathLike, out_dir: str | os.PathLike, repo_id: str | None = None) -> Path:
     """Write what ``push`` uploads: config, weights, preprocessor config, remote code, ``README.md`` (the card),
-    and ``metrics.json`` / ``recipe.yaml`` when present."""
+    and ``metrics.json`` / ``recipe.yaml`` / ``per_corpus.json`` (``ser-hf evaluate --corpus all``) when present."""
     source = Path(model_dir)
     if not (source / "config.json").is_file():
         raise SerError(f"{source} is not a model folder (no config.json); expected the output of `ser-hf train`.")
@@ -174,7 +196,7 @@ def prepare_model_folder(model_dir: str | os.PathLike, out_dir: str | os.PathLik
             raise SerError(f"{source} lacks {name}; expected a folder written by `ser-hf train`.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in list(MODEL_FILES) + remote_code_files(source) + ["metrics.json", "recipe.yaml"]:
+    for name in list(MODEL_FILES) + remote_code_files(source) + list(EVALUATION_FILES):
         if (source / name).is_file():
             shutil.copy2(source / name, out / name)
     (out / "README.md").write_text(render_model_card(source, repo_id))

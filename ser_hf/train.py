@@ -517,7 +517,13 @@ def crossval(recipe: str, output_dir: str, overrides: list[str] | None = None, *
         folds.append({"fold": fold, **{k: result["test"][k] for k in ("ua", "wa", "macro_f1", "weighted_f1")},
                       "num_records": result["test"]["num_records"], "train_runtime_s": result["train_runtime_s"],
                       "wall_time_s": result.get("wall_time_s")})
-    summary = {"protocol": probe.data.protocol, "folds": folds}
+    return summarize_folds(probe.data.protocol, folds, output_dir)
+
+
+def summarize_folds(protocol: str, folds: list[dict], output_dir: str | os.PathLike) -> dict:
+    """Mean and sample std over ``folds`` (dicts with ``fold``, ``ua``, ``wa``, ``macro_f1``, ``weighted_f1``,
+    ``num_records``); writes ``crossval.json`` and ``crossval.md`` to ``output_dir``."""
+    summary = {"protocol": protocol, "folds": folds}
     for key in ("ua", "wa", "macro_f1", "weighted_f1"):
         values = np.array([f[key] for f in folds])
         summary[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0}

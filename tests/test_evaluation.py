@@ -105,6 +105,49 @@ def test_baseline_on_a_small_protocol(tmp_path, audio_writer):
     assert metrics["num_records"] == 16 and (tmp_path / "baseline" / "report.md").is_file()
 
 
+def test_baseline_crossval_runs_every_fold(tmp_path, audio_writer):
+    from ser_hf.baseline import BaselineArguments, crossval_baseline
+    from ser_hf.train import DataArguments
+
+    root = make_ravdess_actors(tmp_path / "ravdess", audio_writer, actors=range(1, 25))
+    data = DataArguments(corpora=["ravdess"], data_dir=str(root), label_set="ravdess8", protocol="ravdess-6fold")
+    summary = crossval_baseline(data, BaselineArguments(c_grid=[1.0]), tmp_path / "cv")
+    assert [f["fold"] for f in summary["folds"]] == [1, 2, 3, 4, 5, 6]
+    assert all(f["num_records"] == 16 for f in summary["folds"])  # 4 test actors x 2 emotions x 2 takes
+    assert summary["ua"]["mean"] == pytest.approx(1.0) and summary["ua"]["std"] == pytest.approx(0.0)
+    assert (tmp_path / "cv" / "fold6" / "report.md").is_file()
+    assert "| **mean ± std** | **1.000 ± 0.000**" in (tmp_path / "cv" / "crossval.md").read_text()
+
+
+def test_per_corpus_reports_of_the_multi_corpus_test_fold(tmp_path, audio_writer):
+    from tests.test_corpora import make_tess
+
+    data = tmp_path / "data"
+    make_ravdess_actors(data / "ravdess", audio_writer, actors=range(1, 9))
+    make_crema(data / "crema_d", audio_writer)
+    make_tess(data / "tess", audio_writer)
+    model = save_model(tmp_path / "model", CORE7)
+    result = run_cli("evaluate", "--model", str(model), "--corpus", "all", "--protocol", "multi-corpus", "--fold", "1",
+                     "--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--json")
+    assert result.returncode == 0, result.stderr
+    per_corpus = json.loads(result.stdout)
+    # fold 1: RAVDESS actors 1-4 (2 emotions x 2 takes), CREMA-D actors 1001 and 1007, TESS's older speaker OAF
+    assert {c: m["num_records"] for c, m in per_corpus.items()} == {"ravdess": 16, "crema_d": 8, "tess": 4}
+    assert json.loads((tmp_path / "out" / "per_corpus.json").read_text()) == per_corpus
+    assert "crema_d_1002" not in (tmp_path / "out" / "crema_d" / "report.md").read_text()  # a training actor
+    no_protocol = run_cli("evaluate", "--model", str(model), "--corpus", "all", "--data-dir", str(data),
+                          "--output-dir", str(tmp_path / "o"))
+    assert no_protocol.returncode == 1 and "pass --protocol too" in no_protocol.stderr
+
+
+def test_crosscorpus_cli_needs_models_or_baseline(tmp_path):
+    neither = run_cli("crosscorpus", "--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"))
+    both = run_cli("crosscorpus", "--baseline", "--model", "tess=x", "--data-dir", str(tmp_path),
+                   "--output-dir", str(tmp_path / "o"))
+    for result in (neither, both):
+        assert result.returncode == 1 and "either --model CORPUS=FOLDER (repeatable) or --baseline" in result.stderr
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=300)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from ser_hf.hub import render_model_card
+from ser_hf.hub import prepare_model_folder, render_model_card
 from tests.conftest import save_tiny_cnn
 from tests.hub_stub import HubStub
 from tests.test_models import run_remote
@@ -73,6 +73,25 @@ def test_model_card(trained):
                     "## Limitations and biases", "## How to use", "## Citation"):
         assert section in card
     assert "non-commercial" in card and "trust_remote_code=True" in card and "0.612" in card
+
+
+def test_model_card_lists_the_per_corpus_test_results(trained, tmp_path):
+    import shutil
+
+    folder = tmp_path / "evaluated"
+    shutil.copytree(trained, folder)
+    per_corpus = {"ravdess": {"protocol": "multi-corpus", "fold": 1, "labels": LABELS + ["fearful", "disgust", "surprised"], "calm": "merge",
+                              "ua": 0.7123, "wa": 0.7, "macro_f1": 0.69, "weighted_f1": 0.7, "num_records": 240},
+                  "tess": {"protocol": "multi-corpus", "fold": 1, "labels": LABELS + ["fearful", "disgust", "surprised"], "calm": "merge",
+                           "ua": 0.5, "wa": 0.5, "macro_f1": 0.4, "weighted_f1": 0.4, "num_records": 1400}}
+    (folder / "per_corpus.json").write_text(json.dumps(per_corpus))
+    card = render_model_card(folder, "tester/ser-cnn")
+    assert "| RAVDESS | actors 1-4 | 7 | 0.712 | 0.700 | 0.690 | 240 |" in card
+    assert "| TESS | OAF (the older speaker) | 7 | 0.500 |" in card
+    results = yaml.safe_load(card.split("---")[1])["model-index"][0]["results"]
+    assert [r["metrics"][0]["value"] for r in results] == [0.6123, 0.7123, 0.5]
+    out = prepare_model_folder(folder, tmp_path / "shipped")
+    assert (out / "per_corpus.json").read_text() == json.dumps(per_corpus)
 
 
 def test_offline_or_unreachable_hub_is_one_sentence(trained):

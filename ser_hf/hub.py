@@ -196,10 +196,34 @@ def prepare_model_folder(model_dir: str | os.PathLike, out_dir: str | os.PathLik
             raise SerError(f"{source} lacks {name}; expected a folder written by `ser-hf train`.")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in list(MODEL_FILES) + remote_code_files(source) + list(EVALUATION_FILES):
-        if (source / name).is_file():
+    try:
+        code = remote_code_files(source)
+    except SerError:
+        # A model shipped inside the package keeps no copy of the package's code: saving it again writes the
+        # config, the weights and the remote-code files from the installed ser_hf.
+        from .models.loading import load_model
+
+        model, feature_extractor = load_model(source)
+        model.save_pretrained(out)
+        feature_extractor.save_pretrained(out)
+        code = []
+    for name in list(MODEL_FILES) + code + list(EVALUATION_FILES):
+        if (source / name).is_file() and not (name in MODEL_FILES and not code):
             shutil.copy2(source / name, out / name)
     (out / "README.md").write_text(render_model_card(source, repo_id))
+    return out
+
+
+def ship_model(model_dir: str | os.PathLike, name: str, repo_id: str | None = None) -> Path:
+    """Copy a trained model into the package as ``ser_hf/pretrained/<name>``: weights, configs, the evaluation
+    files and the card (``README.md``), but not the code (the package is the code; ``push`` adds it back)."""
+    source = Path(model_dir)
+    out = Path(__file__).resolve().parent / "pretrained" / name
+    out.mkdir(parents=True, exist_ok=True)
+    for item in (source / n for n in MODEL_FILES + EVALUATION_FILES):
+        if item.is_file():
+            shutil.copy2(item, out / item.name)
+    (out / "README.md").write_text(render_model_card(out, repo_id or f"ser-hf/ser-hf-{name}"))
     return out
 
 

@@ -94,6 +94,18 @@ def test_model_card_lists_the_per_corpus_test_results(trained, tmp_path):
     assert (out / "per_corpus.json").read_text() == json.dumps(per_corpus)
 
 
+def test_a_folder_without_code_is_pushed_with_the_package_code(trained, tmp_path):
+    lean = tmp_path / "lean"  # how the bundled models ship: no .py files beside the weights
+    lean.mkdir()
+    for name in ("config.json", "model.safetensors", "preprocessor_config.json", "metrics.json"):
+        (lean / name).write_bytes((trained / name).read_bytes())
+    out = prepare_model_folder(lean, tmp_path / "dry", "tester/lean")
+    assert {"modeling_ser_cnn.py", "configuration_ser_cnn.py", "features.py", "README.md"} <= {p.name for p in out.iterdir()}
+    t = np.arange(16000) / 16000
+    result = run_remote(out, (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), tmp_path)
+    assert result["module"].startswith("transformers_modules") and set(result["labels"]) <= set(LABELS)
+
+
 def test_offline_or_unreachable_hub_is_one_sentence(trained):
     offline = cli("push", "--model", str(trained), "--repo-id", "tester/x", env={"HF_HUB_OFFLINE": "1"})
     assert offline.returncode == 1 and "HF_HUB_OFFLINE is set" in offline.stderr

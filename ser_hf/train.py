@@ -390,11 +390,11 @@ def full_metrics(logits: np.ndarray, references: np.ndarray, labels: list[str]) 
 def teacher_logits_for(dataset, teacher: str, cache_dir: str | None):
     """Cache the teacher's logits on ``dataset`` (computed once, keyed by the teacher's weights)."""
     from .feature_cache import dataset_fingerprint, default_cache_dir
-    from .models.loading import clip_logits, load_model
+    from .models.loading import clip_logits, load_model, resolve_model_dir
 
     model, feature_extractor = load_model(teacher)
-    weights = Path(teacher) / "model.safetensors"
-    settings = {"teacher": str(Path(teacher).resolve()),
+    weights = resolve_model_dir(teacher) / "model.safetensors"  # "default" is the bundled model
+    settings = {"teacher": str(weights.parent.resolve()),
                 "weights_mtime": weights.stat().st_mtime_ns if weights.exists() else None}
     fingerprint = dataset_fingerprint(dataset, settings)
     folder = Path(cache_dir) if cache_dir else default_cache_dir()

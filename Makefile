@@ -19,7 +19,7 @@ $(VENV)/.installed-$(EXTRAS): pyproject.toml
 
 install: $(VENV)/.installed-$(EXTRAS)
 
-# The demo: the Gradio app on the bundled model; until the trained models ship with the package, a tour of
+# The demo: the Gradio app on the bundled models (default and compact); in a checkout without them, a tour of
 # the data layer instead (`ser-hf demo --model DIR` runs the app on any trained model).
 demo: $(VENV)/.installed-$(EXTRAS)
 	@if HF_HUB_OFFLINE=1 $(PY) -c "from ser_hf.inference import bundled_model_dir; bundled_model_dir('default')" 2>/dev/null; then \

@@ -314,7 +314,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     from .hub import push
 
     if not args.space and not args.model:
-        raise SerError("ser-hf push needs --model DIR (or --space to publish the Space).")
+        raise SerError("ser-hf push needs --model DIR|default|compact (or --space to publish the Space).")
     result = push(args.model, args.repo_id, private=args.private, dry_run=args.dry_run, space=args.space)
     if args.json:
         _print_json(result)
@@ -463,7 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="JSON lines")
 
     push = commands.add_parser("push", help="publish a trained model (or the Space) to the Hugging Face Hub")
-    push.add_argument("--model", help="trained model folder")
+    push.add_argument("--model", help="trained model folder, or 'default' / 'compact' (the bundled models)")
     push.add_argument("--repo-id", required=True, help="e.g. you/ser-hf-cnn")
     push.add_argument("--private", action="store_true")
     push.add_argument("--space", action="store_true", help="publish space/ (with the ser_hf package) as a Space")

@@ -188,9 +188,9 @@ Please cite the corpora above{', and Radford et al. (2023), Robust Speech Recogn
 def prepare_model_folder(model_dir: str | os.PathLike, out_dir: str | os.PathLike, repo_id: str | None = None) -> Path:
     """Write what ``push`` uploads: config, weights, preprocessor config, remote code, ``README.md`` (the card),
     and ``metrics.json`` / ``recipe.yaml`` / ``per_corpus.json`` (``ser-hf evaluate --corpus all``) when present."""
-    source = Path(model_dir)
-    if not (source / "config.json").is_file():
-        raise SerError(f"{source} is not a model folder (no config.json); expected the output of `ser-hf train`.")
+    from .models.loading import resolve_model_dir
+
+    source = resolve_model_dir(model_dir)  # a folder, or "default" / "compact" for the bundled models
     for name in MODEL_FILES:
         if not (source / name).is_file():
             raise SerError(f"{source} lacks {name}; expected a folder written by `ser-hf train`.")

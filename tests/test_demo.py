@@ -146,3 +146,32 @@ def test_browser_fake_microphone_shows_a_live_label(tmp_path, app_url):
         assert page.locator("#live-label").inner_text().strip() in LABELS
         page.screenshot(path=str(ARTIFACTS / "demo_microphone.png"), full_page=True)
         browser.close()
+
+
+@needs_browser
+def test_browser_upload_on_the_bundled_models(data_root):
+    """The app `make demo` opens: the shipped default and compact models, a real clip of an unseen actor."""
+    from playwright.sync_api import sync_playwright
+
+    from ser_hf.demo import BUNDLED_MODELS
+
+    demo = build_demo(ModelPool(BUNDLED_MODELS))
+    port = free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    clip = data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg"  # angry, strong; actor 1 is a test speaker
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            page = browser.new_page(viewport={"width": 1100, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.locator("input[type=file]").first.set_input_files(str(clip))
+            page.wait_for_timeout(1500)
+            page.locator("#recognize").click()
+            result = page.locator("#upload-result h2")
+            result.wait_for(timeout=60000)
+            assert result.inner_text().strip() == "angry"
+            page.screenshot(path=str(ARTIFACTS / "demo_default_upload.png"), full_page=True)
+            browser.close()
+    finally:
+        demo.close()

@@ -1,0 +1,54 @@
+"""The models shipped in the package: sizes, labels, real predictions on unseen speakers, and cards that carry
+the measured numbers."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ser_hf.labels import LABEL_SETS
+from ser_hf.models.loading import bundled_model_dir
+
+REPO = Path(__file__).resolve().parent.parent
+LIMITS_MB = {"default": 40, "compact": 5}
+# RAVDESS actors 1-4 are test speakers of fold 1, the fold both models were trained on (never heard in training).
+KNOWN = {
+    "Actor_01/03-01-05-02-01-01-01.ogg": "angry",
+    "Actor_02/03-01-03-02-02-01-02.ogg": "happy",
+    "Actor_03/03-01-08-02-01-01-03.ogg": "surprised",
+}
+
+
+def ser_hf(*args):
+    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=300,
+                          cwd=REPO)
+
+
+@pytest.mark.parametrize("name", ["default", "compact"])
+def test_bundled_model_size_labels_and_card(name):
+    folder = bundled_model_dir(name)
+    assert (folder / "model.safetensors").stat().st_size <= LIMITS_MB[name] * 1_000_000
+    config = json.loads((folder / "config.json").read_text())
+    assert [config["id2label"][str(i)] for i in range(7)] == list(LABEL_SETS["core7"])
+    assert yaml.safe_load((folder / "recipe.yaml").read_text())["data"]["calm"] == "merge"
+    per_corpus = json.loads((folder / "per_corpus.json").read_text())
+    assert set(per_corpus) == {"ravdess", "crema_d", "tess"}
+    card = (folder / "README.md").read_text()
+    root_card = (REPO / "model_card.md").read_text()
+    for corpus, metrics in per_corpus.items():
+        assert f"{metrics['ua']:.3f}" in card and f"{metrics['ua']:.3f}" in root_card, corpus
+    assert "MIT" in root_card and "non-commercial" in root_card
+
+
+@pytest.mark.parametrize("name", ["default", "compact"])
+def test_predict_with_the_bundled_models(name, data_root):
+    clips = [str(data_root / "ravdess" / clip) for clip in KNOWN]
+    result = ser_hf("predict", *clips, "--format", "json", *(["--model", name] if name == "compact" else []))
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(result.stdout)
+    assert [row["label"] for row in rows] == list(KNOWN.values())
+    for row in rows:
+        assert sum(row["scores"].values()) == pytest.approx(1.0, abs=1e-3)

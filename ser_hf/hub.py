@@ -111,6 +111,10 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
                              f"| {CORPUS_INFO.get(corpus, (corpus,))[0]} | {TEST_SPEAKERS.get(corpus, lambda k: '')(m['fold'])} "
                              f"| {len(m['labels'])} | {m['ua']:.3f} | {m['wa']:.3f} | {m['macro_f1']:.3f} | {m['num_records']} |"
                              for corpus, m in per_corpus.items()))
+    teacher = recipe.get("model", {}).get("teacher")
+    distilled = (f"\n- Knowledge distillation: trained on the labels and on the logits of the teacher model `{teacher}` "
+                 f"(weight {recipe['model'].get('distill_alpha', 0.5)}, temperature "
+                 f"{recipe['model'].get('distill_temperature', 2.0)}).") if teacher else ""
     card = f"""---
 {yaml.safe_dump(metadata, sort_keys=False, allow_unicode=True).strip()}
 ---
@@ -126,7 +130,7 @@ recognize {', '.join(label for label in labels if label)} from how something is 
   the code travels with the weights (`trust_remote_code=True`).
 - Input: 16 kHz mono speech; the feature extractor (`preprocessor_config.json`) is included.
 - Training recipe: `recipe.yaml` beside the weights (corpora {', '.join(corpora) or 'unknown'}, label set
-  `{data.get('label_set', 'unknown')}`, RAVDESS calm: {data.get('calm', 'drop')}).
+  `{data.get('label_set', 'unknown')}`, RAVDESS calm: {data.get('calm', 'drop')}).{distilled}
 
 ## Intended uses and out-of-scope uses
 

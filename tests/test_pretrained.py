@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ser_hf.hub import render_model_card
 from ser_hf.labels import LABEL_SETS
 from ser_hf.models.loading import bundled_model_dir
 
@@ -41,6 +42,8 @@ def test_bundled_model_size_labels_and_card(name):
     for corpus, metrics in per_corpus.items():
         assert f"{metrics['ua']:.3f}" in card and f"{metrics['ua']:.3f}" in root_card, corpus
     assert "MIT" in root_card and "non-commercial" in root_card
+    assert card == render_model_card(folder, f"ser-hf/ser-hf-{name}")  # the shipped card is up to date
+    assert ("Knowledge distillation" in card) == (name == "compact")
 
 
 @pytest.mark.parametrize("name", ["default", "compact"])

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -74,18 +73,7 @@ class EmotionRecognizer:
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, **kwargs) -> "EmotionRecognizer":
         """Load ``None``/``"default"`` (bundled), ``"compact"`` (bundled) or a saved model folder."""
-        from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
-
-        import ser_hf.models  # noqa: F401  (registers the Auto classes)
-
-        folder = bundled_model_dir(str(path or "default")) if path is None or str(path) in BUNDLED else Path(path)
-        if not (folder / "config.json").is_file():
-            raise SerError(f"{folder} is not a model folder (no config.json); expected the output of `ser-hf train`.")
-        try:
-            model = AutoModelForAudioClassification.from_pretrained(folder)
-            feature_extractor = AutoFeatureExtractor.from_pretrained(folder)
-        except (OSError, ValueError, KeyError) as err:
-            raise SerError(f"Cannot load the model in {folder} ({str(err).splitlines()[0]}).") from None
+        model, feature_extractor = load_model(path)
         return cls(model, feature_extractor, **kwargs)
 
     # --- core ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import SerError
+from .protocols import describe_test_speakers
 
 CORPUS_INFO = {
     "ravdess": ("RAVDESS", "CC BY-NC-SA 4.0 (non-commercial)", "Livingstone & Russo (2018), PLoS ONE 13(5): e0196391"),
@@ -19,11 +20,6 @@ CORPUS_INFO = {
 }
 MODEL_FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
 EVALUATION_FILES = ("metrics.json", "recipe.yaml", "per_corpus.json")
-TEST_SPEAKERS = {  # who the test part of fold k holds, per corpus (ser_hf.protocols)
-    "ravdess": lambda k: f"actors {4 * k - 3}-{4 * k}",
-    "crema_d": lambda k: f"actors with (ID - 1001) mod 6 = {k - 1}",
-    "tess": lambda k: "OAF (the older speaker)" if k % 2 else "YAF (the younger speaker)",
-}
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -108,7 +104,7 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
         result_table += ("\n\nThe test part per corpus (each with its own speakers, none heard in training):\n\n"
                          "| corpus | test speakers | labels scored | UA | WA | macro F1 | clips |\n"
                          "|---|---|---|---:|---:|---:|---:|\n" + "\n".join(
-                             f"| {CORPUS_INFO.get(corpus, (corpus,))[0]} | {TEST_SPEAKERS.get(corpus, lambda k: '')(m['fold'])} "
+                             f"| {CORPUS_INFO.get(corpus, (corpus,))[0]} | {describe_test_speakers(corpus, m['fold'])} "
                              f"| {len(m['labels'])} | {m['ua']:.3f} | {m['wa']:.3f} | {m['macro_f1']:.3f} | {m['num_records']} |"
                              for corpus, m in per_corpus.items()))
     teacher = recipe.get("model", {}).get("teacher")
@@ -211,8 +207,9 @@ def prepare_model_folder(model_dir: str | os.PathLike, out_dir: str | os.PathLik
         model.save_pretrained(out)
         feature_extractor.save_pretrained(out)
         code = []
-    for name in list(MODEL_FILES) + code + list(EVALUATION_FILES):
-        if (source / name).is_file() and not (name in MODEL_FILES and not code):
+    copied = (list(MODEL_FILES) if code else []) + code + list(EVALUATION_FILES)  # re-saved above when no code
+    for name in copied:
+        if (source / name).is_file():
             shutil.copy2(source / name, out / name)
     (out / "README.md").write_text(render_model_card(source, repo_id))
     return out

@@ -90,6 +90,17 @@ def tess_validation_words(words: list[str], seed: int = 0) -> set[str]:
     return set(_random.Random(seed).sample(unique, count))
 
 
+def describe_test_speakers(corpus: str, fold: int) -> str:
+    """Who the test part of ``fold`` holds for ``corpus`` (its own protocol, or its share of ``multi-corpus``)."""
+    if corpus == "ravdess":
+        return f"actors {4 * fold - 3}-{4 * fold}"
+    if corpus == "crema_d":
+        return f"actors with (ID - 1001) mod 6 = {fold - 1}"
+    if corpus == "tess":
+        return f"{TESS_SPEAKERS[(fold - 1) % 2].split('_')[1]} (the {'older' if fold % 2 else 'younger'} speaker)"
+    return ""
+
+
 def fold_indices(dataset: datasets.Dataset, protocol: str, fold: int, *, seed: int = 0) -> FoldIndices:
     """Row indices of train, validation and test for ``fold`` (1-based) of ``protocol`` over ``dataset``."""
     check_protocol(protocol)

@@ -22,7 +22,7 @@ install: $(VENV)/.installed-$(EXTRAS)
 # The demo: the Gradio app on the bundled models (default and compact); in a checkout without them, a tour of
 # the data layer instead (`ser-hf demo --model DIR` runs the app on any trained model).
 demo: $(VENV)/.installed-$(EXTRAS)
-	@if HF_HUB_OFFLINE=1 $(PY) -c "from ser_hf.inference import bundled_model_dir; bundled_model_dir('default')" 2>/dev/null; then \
+	@if HF_HUB_OFFLINE=1 $(PY) -c "from ser_hf.scoring import bundled_model_dir; bundled_model_dir('default')" 2>/dev/null; then \
 		HF_HUB_OFFLINE=1 $(VENV)/bin/ser-hf demo; \
 	else \
 		echo "The bundled models are not in this checkout yet; showing the data layer (ser-hf demo --model DIR runs the app)."; \

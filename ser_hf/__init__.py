@@ -1,32 +1,49 @@
-"""ser_hf: speech emotion recognition built the Hugging Face way."""
+"""ser_hf: speech emotion recognition built the Hugging Face way.
+
+The package is arranged by layer; each imports only from the ones before it:
+
+- ``ser_hf.models``: what travels with a saved model (errors, audio normalizer, signal chain, feature
+  extractor, configurations, models);
+- ``ser_hf.data``: audio files, label sets, corpora, speaker-independent protocols;
+- ``ser_hf.scoring``: loading a trained model, and the one path from a waveform to probabilities;
+- ``ser_hf.evaluation``: metrics, reports, cross-validation summaries;
+- ``ser_hf.train``: recipes, the Trainer, cross-validation, the classic baseline;
+- ``ser_hf.inference``: ``EmotionRecognizer``, streaming, ONNX export, the benchmark;
+- surfaces: ``ser_hf.cli``, ``ser_hf.demo`` (Gradio), ``ser_hf.hub``.
+
+``import ser_hf`` is cheap: the names below load on first use, and the models are registered with the
+transformers ``Auto*`` classes as soon as transformers is imported.
+"""
 
 from __future__ import annotations
 
+from ._auto_registration import install as _install_auto_registration
+from ._lazy import lazy_getattr
+
 __version__ = "0.1.0"
 
-from .errors import SerAudioError, SerDataError, SerError
-from .features import SerFeatureExtractor
-from .inference import EmotionRecognizer
-from .labels import EMOTIONS, LABEL_SETS, get_label_set
-from .models import (
-    SerBackboneConfig,
-    SerBackboneForAudioClassification,
-    SerCnnConfig,
-    SerCnnForAudioClassification,
-)
+_NAMES = {
+    "SerAudioError": "ser_hf.models.errors",
+    "SerDataError": "ser_hf.models.errors",
+    "SerError": "ser_hf.models.errors",
+    "SerFeatureExtractor": "ser_hf.models.feature_extraction_ser",
+    "SerCnnConfig": "ser_hf.models.configuration_ser_cnn",
+    "SerCnnForAudioClassification": "ser_hf.models.modeling_ser_cnn",
+    "SerBackboneConfig": "ser_hf.models.configuration_ser_backbone",
+    "SerBackboneForAudioClassification": "ser_hf.models.modeling_ser_backbone",
+    "EMOTIONS": "ser_hf.data.labels",
+    "LABEL_SETS": "ser_hf.data.labels",
+    "get_label_set": "ser_hf.data.labels",
+    "EmotionRecognizer": "ser_hf.inference.recognizer",
+    "StreamingRecognizer": "ser_hf.inference.streaming",
+}
 
-__all__ = [
-    "EMOTIONS",
-    "EmotionRecognizer",
-    "LABEL_SETS",
-    "SerAudioError",
-    "SerBackboneConfig",
-    "SerBackboneForAudioClassification",
-    "SerCnnConfig",
-    "SerCnnForAudioClassification",
-    "SerFeatureExtractor",
-    "SerDataError",
-    "SerError",
-    "__version__",
-    "get_label_set",
-]
+__all__ = [*_NAMES, "__version__"]
+
+_install_auto_registration()
+
+__getattr__ = lazy_getattr(__name__, _NAMES)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

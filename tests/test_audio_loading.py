@@ -3,7 +3,8 @@ import pytest
 import soundfile as sf
 
 from ser_hf import SerAudioError
-from ser_hf.audio import as_float32, load_audio, to_mono
+from ser_hf.data import load_audio
+from ser_hf.models.audio import as_float32, to_mono
 
 
 def test_load_resamples_and_mixes_to_mono(tmp_path, audio_writer):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ser_hf import verify
+from ser_hf.data import verify
 from ser_hf.cli import main
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from ser_hf import SerError
-from ser_hf.evaluation import cross_corpus, evaluate_model, masked_logits
-from ser_hf.labels import LABEL_SETS
+from ser_hf.evaluation.cross_corpus import cross_corpus
+from ser_hf.evaluation.evaluate import evaluate_model, label_columns
+from ser_hf.data.labels import LABEL_SETS
 from tests.conftest import save_tiny_cnn
 
 CORE7 = list(LABEL_SETS["core7"])
@@ -52,10 +53,11 @@ def test_report_files_and_json_keys(tmp_path, audio_writer):
 def test_extra_labels_are_masked():
     logits = np.array([[0.1, 5.0, 0.2, 0.3]])  # the model's favourite is "calm"
     model_labels = ["neutral", "calm", "happy", "sad"]
-    masked = masked_logits(logits, model_labels, ["neutral", "happy", "sad"])
+    columns = label_columns(model_labels, ["neutral", "happy", "sad"])
+    masked = logits[..., columns]
     assert masked.shape == (1, 3) and masked.argmax() == 2  # "sad" wins once calm cannot be predicted
     with pytest.raises(SerError, match="does not predict surprised"):
-        masked_logits(logits, model_labels, ["neutral", "surprised"])
+        label_columns(model_labels, ["neutral", "surprised"])
 
 
 def test_label_set_the_model_lacks_is_a_clear_error(tmp_path, audio_writer):
@@ -93,7 +95,7 @@ def make_ravdess_actors(root, write, actors=range(1, 13)):
 
 
 def test_baseline_on_a_small_protocol(tmp_path, audio_writer):
-    from ser_hf.baseline import BaselineArguments, run_baseline
+    from ser_hf.train.baseline import BaselineArguments, run_baseline
     from ser_hf.train import DataArguments
 
     root = make_ravdess_actors(tmp_path / "ravdess", audio_writer)
@@ -106,7 +108,7 @@ def test_baseline_on_a_small_protocol(tmp_path, audio_writer):
 
 
 def test_baseline_crossval_runs_every_fold(tmp_path, audio_writer):
-    from ser_hf.baseline import BaselineArguments, crossval_baseline
+    from ser_hf.train.baseline import BaselineArguments, crossval_baseline
     from ser_hf.train import DataArguments
 
     root = make_ravdess_actors(tmp_path / "ravdess", audio_writer, actors=range(1, 25))

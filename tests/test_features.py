@@ -7,7 +7,7 @@ from transformers import AutoFeatureExtractor
 
 import ser_hf  # noqa: F401  (registers the classes)
 from ser_hf import SerAudioError
-from ser_hf.features import SerFeatureExtractor
+from ser_hf.models.feature_extraction_ser import SerFeatureExtractor
 
 SR = 16000
 
@@ -109,8 +109,8 @@ def test_silence_and_very_short_clips_give_finite_features():
 
 
 def test_feature_cache_reuses_the_first_run(tmp_path, audio_writer, monkeypatch):
-    from ser_hf.corpora import load_corpus
-    from ser_hf.feature_cache import cache_features
+    from ser_hf.data.corpora import load_corpus
+    from ser_hf.train.cache import cache_features
 
     for i, name in enumerate(["1001_DFA_ANG_XX", "1001_DFA_SAD_XX", "1002_DFA_HAP_XX"]):
         audio_writer(tmp_path / "crema" / "AudioWAV" / f"{name}.wav", seconds=1.0 + 0.5 * i)

@@ -49,7 +49,7 @@ def test_push_sends_the_dry_run_folder_and_it_loads_by_remote_code(tmp_path, tra
     expected = {p.name: p.read_bytes() for p in dry.iterdir()}
     assert received == expected  # the dry run is exactly what was sent
     assert {"config.json", "model.safetensors", "preprocessor_config.json", "README.md", "modeling_ser_cnn.py",
-            "configuration_ser_cnn.py", "features.py"} <= set(received)
+            "configuration_ser_cnn.py", "feature_extraction_ser.py"} <= set(received)
     assert "tester/ser-cnn" in stub.repos and stub.validated  # repo created, card metadata validated
 
     arrived = tmp_path / "arrived"
@@ -100,7 +100,7 @@ def test_a_folder_without_code_is_pushed_with_the_package_code(trained, tmp_path
     for name in ("config.json", "model.safetensors", "preprocessor_config.json", "metrics.json"):
         (lean / name).write_bytes((trained / name).read_bytes())
     out = prepare_model_folder(lean, tmp_path / "dry", "tester/lean")
-    assert {"modeling_ser_cnn.py", "configuration_ser_cnn.py", "features.py", "README.md"} <= {p.name for p in out.iterdir()}
+    assert {"modeling_ser_cnn.py", "configuration_ser_cnn.py", "feature_extraction_ser.py", "README.md"} <= {p.name for p in out.iterdir()}
     t = np.arange(16000) / 16000
     result = run_remote(out, (0.2 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), tmp_path)
     assert result["module"].startswith("transformers_modules") and set(result["labels"]) <= set(LABELS)
@@ -122,7 +122,7 @@ def test_push_space_dry_run_and_upload(tmp_path):
     header = yaml.safe_load((dry / "README.md").read_text().split("---")[1])
     assert header["sdk"] == "gradio" and header["app_file"] == "app.py" and header["sdk_version"]
     assert header["license"] and header["models"]
-    assert (dry / "app.py").is_file() and (dry / "ser_hf" / "demo.py").is_file()
+    assert (dry / "app.py").is_file() and (dry / "ser_hf" / "demo" / "app.py").is_file()
     assert "gradio" in (dry / "requirements.txt").read_text()
     with HubStub() as stub:
         result = cli("push", "--space", "--repo-id", "tester/demo", env=stub_env(stub))

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from ser_hf import SerAudioError, SerError
 from ser_hf.inference import NO_SPEECH, EmotionRecognizer
-from ser_hf.streaming import StreamingRecognizer
+from ser_hf.inference.streaming import StreamingRecognizer
 from tests.conftest import save_tiny_cnn, voice
 
 LABELS = ["neutral", "happy", "sad", "angry"]
@@ -191,7 +191,7 @@ def test_bench_json_keys(model_dir):
 
 def test_vad_skips_windows_without_speech(data_root, model_dir):
     pytest.importorskip("silero_vad")
-    from ser_hf.audio import load_audio
+    from ser_hf.data import load_audio
 
     speech = load_audio(data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg")
     noise = (0.02 * np.random.default_rng(0).standard_normal(8 * 16000)).astype(np.float32)  # loud, not speech
@@ -213,8 +213,8 @@ def test_listen_without_a_microphone_is_one_sentence(model_dir):
 
 def test_onnx_export_of_a_whisper_backbone_has_a_dynamic_time_axis(tmp_path):
     pytest.importorskip("onnxruntime")
-    from ser_hf.backbones import backbone_feature_extractor
-    from ser_hf.export import export_onnx, onnx_parity
+    from ser_hf.train.factory import backbone_feature_extractor
+    from ser_hf.inference.export import export_onnx, onnx_parity
     from tests.test_models import tiny_backbone, tiny_whisper_config
 
     model = tiny_backbone(tiny_whisper_config())

@@ -1,7 +1,7 @@
 import pytest
 
 from ser_hf import SerDataError
-from ser_hf.labels import EMOTIONS, LABEL_SETS, get_label_set, map_emotion
+from ser_hf.data.labels import EMOTIONS, LABEL_SETS, get_label_set, map_emotion
 
 
 def test_label_sets_are_ordered_subsets_of_the_canonical_emotions():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ser_hf.metrics import load_ser_metrics
+from ser_hf.evaluation.metrics import load_ser_metrics
 
 
 @pytest.fixture(scope="module")

@@ -82,8 +82,9 @@ def test_cnn_save_load_round_trip_and_auto_classes(tmp_path):
     assert config["model_type"] == "ser_cnn"
     assert config["auto_map"]["AutoModelForAudioClassification"] == "modeling_ser_cnn.SerCnnForAudioClassification"
     assert json.loads((tmp_path / "preprocessor_config.json").read_text())["auto_map"] == {
-        "AutoFeatureExtractor": "features.SerFeatureExtractor"}
-    for code in ("configuration_ser_cnn.py", "modeling_ser_cnn.py", "pooling.py", "features.py", "preprocessing.py",
+        "AutoFeatureExtractor": "feature_extraction_ser.SerFeatureExtractor"}
+    for code in ("configuration_ser_cnn.py", "modeling_ser_cnn.py", "pooling.py", "feature_extraction_ser.py",
+                 "preprocessing.py", "audio.py",
                  "errors.py"):
         assert (tmp_path / code).is_file(), code
     assert isinstance(AutoConfig.from_pretrained(tmp_path), SerCnnConfig)
@@ -147,7 +148,7 @@ def test_cnn_loads_by_remote_code_without_ser_hf(tmp_path):
 
 
 def test_whisper_backbone_loads_by_remote_code_without_ser_hf(tmp_path):
-    from ser_hf.backbones import backbone_feature_extractor
+    from ser_hf.train.factory import backbone_feature_extractor
 
     folder = tmp_path / "whisper"
     model = tiny_backbone(tiny_whisper_config())
@@ -220,7 +221,7 @@ def test_tiny_random_wav2vec2_family_forward_and_backward(model_type):
 
 def test_offline_hub_id_names_the_local_folder_option(monkeypatch):
     from ser_hf import SerError
-    from ser_hf.backbones import model_from_backbone
+    from ser_hf.train.factory import model_from_backbone
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SerError, match="pass a local folder"):

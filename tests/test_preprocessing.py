@@ -5,7 +5,7 @@ import pyloudnorm
 import pytest
 
 from ser_hf import SerAudioError
-from ser_hf.preprocessing import (
+from ser_hf.models.preprocessing import (
     integrated_loudness,
     normalize,
     pre_emphasis,

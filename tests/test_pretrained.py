@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from ser_hf.hub import render_model_card
-from ser_hf.labels import LABEL_SETS
-from ser_hf.models.loading import bundled_model_dir
+from ser_hf.data.labels import LABEL_SETS
+from ser_hf.scoring.loading import bundled_model_dir
 
 REPO = Path(__file__).resolve().parent.parent
 LIMITS_MB = {"default": 40, "compact": 5}

@@ -4,8 +4,8 @@ import datasets
 import pytest
 
 from ser_hf import SerDataError
-from ser_hf.corpora import load_corpora, load_corpus
-from ser_hf.protocols import PROTOCOLS, check_leakage, describe_splits, make_split
+from ser_hf.data.corpora import load_corpora, load_corpus
+from ser_hf.data.protocols import PROTOCOLS, check_leakage, describe_splits, make_split
 
 
 @pytest.fixture(scope="module")

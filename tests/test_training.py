@@ -13,12 +13,12 @@ from ser_hf import SerError
 from ser_hf.train import (
     AudioCollator,
     WaveformTransform,
-    balanced_class_weights,
     crossval,
-    load_split,
     parse_recipe,
     train,
 )
+from ser_hf.train.data import load_fold
+from ser_hf.train.factory import balanced_class_weights
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = str(REPO / "recipes" / "cnn_ravdess_6fold.yaml")
@@ -62,12 +62,12 @@ def test_resume_from_the_last_checkpoint_reaches_the_same_final_step(data_root, 
 
 
 def test_evaluation_batches_are_identical_across_passes_and_training_ones_are_augmented(data_root, tmp_path):
-    from ser_hf.augment import AugmentConfig, WaveformAugmenter
-    from ser_hf.feature_cache import cache_waveforms
-    from ser_hf.features import SerFeatureExtractor
+    from ser_hf.train.augment import AugmentConfig, WaveformAugmenter
+    from ser_hf.train.cache import cache_waveforms
+    from ser_hf.models.feature_extraction_ser import SerFeatureExtractor
 
     run = parse_recipe(RECIPE, tiny(tmp_path, "--data_dir", str(data_root)))
-    split, _ = load_split(run.data)
+    split, _ = load_fold(run.data)
     part = cache_waveforms(split["validation"].select(range(4)), max_duration_s=6.0, cache_dir=tmp_path / "cache")
     collate = AudioCollator(SerFeatureExtractor(), "input_features")
     evaluation = part.with_transform(WaveformTransform())
@@ -135,10 +135,10 @@ def test_balanced_class_weights():
 
 @pytest.mark.parametrize("recipe", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_recipe_parses_and_names_a_consistent_protocol(recipe):
-    from ser_hf.baseline import parse_baseline_recipe
-    from ser_hf.corpora import CORPORA
-    from ser_hf.labels import LABEL_SETS
-    from ser_hf.protocols import PROTOCOL_CORPORA
+    from ser_hf.train.baseline import parse_baseline_recipe
+    from ser_hf.data import CORPORA
+    from ser_hf.data.labels import LABEL_SETS
+    from ser_hf.data.protocols import PROTOCOL_CORPORA
 
     if recipe.stem.startswith("baseline_"):
         data, baseline = parse_baseline_recipe([str(recipe)])

@@ -20,13 +20,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ser_hf.audio import load_audio
-from ser_hf.backbones import model_from_backbone
-from ser_hf.corpora import load_corpus
-from ser_hf.features import model_inputs
-from ser_hf.labels import get_label_set
-from ser_hf.metrics.ser_metrics.ser_metrics import compute_ser_metrics
-from ser_hf.protocols import make_split
+from ser_hf.data import get_label_set, load_audio, load_corpus, make_split
+from ser_hf.evaluation.metrics import ser_metrics
+from ser_hf.scoring.score import model_inputs
+from ser_hf.train.factory import model_from_backbone
 
 CORE7 = list(get_label_set("core7"))
 
@@ -80,7 +77,7 @@ def main() -> None:
         row = {}
         for policy, model in models.items():
             for view, rows in views.items():
-                scores = compute_ser_metrics(model.predict(features[rows]), merged[rows], range(len(CORE7)))
+                scores = ser_metrics(model.predict(features[rows]), merged[rows], CORE7)
                 row[f"{policy} / {view}"] = round(scores["ua"], 4)
             row[f"{policy} / calm clips called neutral"] = round(float(np.mean(model.predict(features[val[calm[val]]]) == neutral)), 4)
         folds[fold] = row

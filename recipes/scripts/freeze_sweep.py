@@ -15,9 +15,8 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
-
-from ser_hf.protocols import num_folds
+from ser_hf.data.protocols import num_folds
+from ser_hf.evaluation.crossval import KEYS, mean_and_std
 from ser_hf.train import parse_recipe, train
 
 SETTINGS = {
@@ -25,7 +24,6 @@ SETTINGS = {
     "top_layers": ["--freeze_encoder", "false", "--freeze_layers", "2", "--learning_rate", "0.0001"],
     "full": ["--freeze_encoder", "false", "--freeze_layers", "0", "--learning_rate", "0.0001"],
 }
-KEYS = ("ua", "wa", "macro_f1", "weighted_f1")
 
 
 def main() -> None:
@@ -64,10 +62,7 @@ def main() -> None:
         summary["folds"][str(fold)] = run(best, fold)
         print(f"fold {fold}", json.dumps(summary["folds"][str(fold)]["test"]), flush=True)
         save()
-    for key in KEYS:
-        values = np.array([f["test"][key] for f in summary["folds"].values()])
-        summary[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                        "folds": len(values)}
+    summary.update(mean_and_std([f["test"] for f in summary["folds"].values()]), num_folds=len(summary["folds"]))
     summary["wall_time_s"] = round(time.time() - started, 1)
     save()
     print(json.dumps({k: summary[k] for k in KEYS}), flush=True)

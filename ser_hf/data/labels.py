@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from .errors import SerDataError
+from ..models.errors import SerDataError
 
 EMOTIONS: tuple[str, ...] = (
     "neutral",

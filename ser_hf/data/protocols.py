@@ -17,12 +17,14 @@ from __future__ import annotations
 import random as _random
 import warnings
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import datasets
 import numpy as np
 
-from .errors import SerDataError
+from ..models.errors import SerDataError
+
+if TYPE_CHECKING:
+    import datasets
 
 PROTOCOLS: tuple[str, ...] = ("ravdess-6fold", "crema_d-speakers", "tess-cross-speaker", "multi-corpus", "random")
 PROTOCOL_CORPORA: dict[str, tuple[str, ...]] = {
@@ -209,6 +211,8 @@ def make_split(
                 "(--allow-random) to use it anyway, or choose a speaker-independent protocol."
             )
         warnings.warn(LEAKAGE_WARNING, stacklevel=2)
+    import datasets
+
     indices = fold_indices(dataset, protocol, fold, seed=seed)
     split = datasets.DatasetDict({name: dataset.select(rows) for name, rows in indices.parts().items()})
     if protocol != "random":

@@ -1,6 +1,6 @@
 """Verify a user's download of an official WAV release against the shipped checksum lists.
 
-The lists (``ser_hf/checksums/<corpus>.tsv.gz``: ``file, sha256, size_bytes``) come from each
+The lists (``ser_hf/data/checksums/<corpus>.tsv.gz``: ``file, sha256, size_bytes``) come from each
 corpus's ``official_*.tsv`` in the project's data folder. Sizes are compared first (cheap), then the
 SHA-256 of every file whose size matches.
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .corpora import DISPLAY_NAMES, check_corpus_name, resolve_corpus_dir
-from .errors import SerDataError
+from ..models.errors import SerDataError
+from .corpus_scan import DISPLAY_NAMES, check_corpus_name, resolve_corpus_dir
 
 # Older CREMA-D copies name one clip 1040_ITH_SAD_X.wav; it is the official 1040_ITH_SAD_XX.wav.
 ALIASES = {"crema_d": {"1040_ITH_SAD_X.wav": "1040_ITH_SAD_XX.wav"}}
@@ -59,7 +59,7 @@ class VerifyReport:
 def official_checksums(corpus: str) -> dict[str, tuple[str, int]]:
     """``{relative path: (sha256, size)}`` of the official WAV release of ``corpus``."""
     check_corpus_name(corpus)
-    data = resources.files("ser_hf").joinpath("checksums", f"{corpus}.tsv.gz").read_bytes()
+    data = resources.files("ser_hf.data").joinpath("checksums", f"{corpus}.tsv.gz").read_bytes()
     reader = csv.DictReader(io.StringIO(gzip.decompress(data).decode("utf-8")), delimiter="\t")
     return {row["file"]: (row["sha256"], int(row["size_bytes"])) for row in reader}
 

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import SerError
-from .inference import NO_SPEECH, EmotionRecognizer
-from .streaming import StreamingRecognizer
+from ..data.audio_files import load_audio
+from ..models.errors import SerError
+from ..inference.recognizer import EmotionRecognizer
+from ..inference.streaming import StreamingRecognizer
+from ..scoring.speech import NO_SPEECH
 
 MAX_UPLOAD_S = 120.0  # longer uploads are cut to their first two minutes (and the page says so)
 LIVE_HISTORY_S = 20.0  # seconds shown in the rolling chart
@@ -61,8 +63,6 @@ def predict_upload(path: str | None, model: str | None, pool: ModelPool):
         return "Upload an audio file first.", None, None
     recognizer = pool.get(model)
     try:
-        from .audio import load_audio
-
         wave = load_audio(path, recognizer.sampling_rate)
     except SerError as err:
         return f"**Could not read this file.** {err}", None, None

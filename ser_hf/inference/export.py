@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import SerError
+from ..models.errors import SerError
 
 
 class _Probabilities(torch.nn.Module):
@@ -38,7 +38,7 @@ def example_input(model, seconds: float = 3.0) -> torch.Tensor:
 
 def export_onnx(model_dir: str | os.PathLike, output: str | os.PathLike, opset: int = 17) -> Path:
     """Export the model in ``model_dir`` to ``output`` (ONNX); writes ``<output>.json`` with the labels."""
-    from .inference import EmotionRecognizer
+    from .recognizer import EmotionRecognizer
 
     recognizer = EmotionRecognizer.from_pretrained(model_dir)
     model, name = recognizer.model.eval(), recognizer.input_name
@@ -62,7 +62,7 @@ def onnx_parity(model_dir: str | os.PathLike, onnx_path: str | os.PathLike, seco
     """Largest absolute difference between PyTorch's and onnxruntime's probabilities over clips of ``seconds``."""
     import onnxruntime
 
-    from .inference import EmotionRecognizer
+    from .recognizer import EmotionRecognizer
 
     recognizer = EmotionRecognizer.from_pretrained(model_dir)
     wrapper = _Probabilities(recognizer.model.eval(), recognizer.input_name).eval()

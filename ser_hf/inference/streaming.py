@@ -1,10 +1,11 @@
 """``StreamingRecognizer``: live emotion from audio chunks of any length, dtype and rate.
 
-Chunks are converted to float mono, resampled as they come (a stateful soxr stream per input rate)
+Chunks go through the one audio normalizer (:func:`ser_hf.models.audio.normalize_audio`: channel layout,
+dtype, finite values), are resampled as they come (a stateful soxr stream per input rate)
 and written into a ring buffer that holds the last ``window_s`` seconds, so memory stays bounded for
 hours of input. Every ``hop_s`` seconds of audio, the window is classified and the probabilities are
-smoothed with an exponential moving average over updates. A window without speech (an energy gate,
-and Silero VAD when ``vad=True``) gives a "no speech" update instead of a forced emotion, and resets
+smoothed with an exponential moving average over updates. A window without speech (the speech gate of
+:mod:`ser_hf.scoring.speech`, with Silero VAD when ``vad=True``) gives a "no speech" update instead of a forced emotion, and resets
 the smoothing.
 """
 
@@ -15,9 +16,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import soxr
 
-from .errors import SerAudioError
-from .inference import NO_SPEECH, EmotionRecognizer
-from .preprocessing import as_float32
+from ..models.audio import normalize_audio
+from ..models.errors import SerAudioError
+from ..scoring.speech import NO_SPEECH, SILENCE_DB, SpeechGate
+from .recognizer import EmotionRecognizer
 
 
 @dataclass
@@ -43,11 +45,11 @@ class StreamingRecognizer:
         min_speech_s: audio needed before the first update.
         smoothing: weight of the previous smoothed scores in the moving average (0 switches it off).
         vad: use Silero VAD as well as the energy gate to decide "no speech".
-        silence_db: RMS level (dBFS) under which a window is "no speech".
+        silence_db: RMS level (dBFS) under which a window is "no speech" (the one gate's threshold by default).
     """
 
     def __init__(self, model=None, window_s: float = 2.0, hop_s: float = 0.5, vad: bool = False,
-                 smoothing: float = 0.5, min_speech_s: float = 1.0, silence_db: float = -50.0):
+                 smoothing: float = 0.5, min_speech_s: float = 1.0, silence_db: float = SILENCE_DB):
         if window_s <= 0 or hop_s <= 0 or hop_s > window_s:
             raise SerAudioError(f"Expected 0 < hop_s <= window_s, got hop {hop_s} s and window {window_s} s.")
         if not 0 <= smoothing < 1:
@@ -58,12 +60,7 @@ class StreamingRecognizer:
         self.hop = int(hop_s * self.rate)
         self.min_samples = min(self.window, int(min_speech_s * self.rate))
         self.smoothing = smoothing
-        self.silence_db = silence_db
-        self.vad = None
-        if vad:
-            from .vad import SileroVad
-
-            self.vad = SileroVad(sampling_rate=self.rate)
+        self.gate = SpeechGate(silence_db, vad=vad, sampling_rate=self.rate)
         self.reset()
 
     @property
@@ -82,18 +79,6 @@ class StreamingRecognizer:
     @property
     def buffered_samples(self) -> int:
         return self._buffer.size
-
-    def _to_mono_float(self, chunk) -> np.ndarray:
-        array = np.asarray(chunk)
-        if array.ndim == 2:  # (samples, channels) as sounddevice and soundfile deliver it
-            channels_last = array.shape[1] <= 8 or array.shape[1] <= array.shape[0]
-            array = as_float32(array).mean(axis=1 if channels_last else 0)
-        elif array.ndim != 1:
-            raise SerAudioError(f"Expected a chunk of shape (samples,) or (samples, channels), got {array.shape}.")
-        wave = as_float32(array)
-        if wave.size and not np.all(np.isfinite(wave)):
-            raise SerAudioError("The chunk contains NaN or infinite samples.")
-        return np.ascontiguousarray(wave, dtype=np.float32)
 
     def _resample(self, wave: np.ndarray, sampling_rate: int) -> np.ndarray:
         if sampling_rate == self.rate:
@@ -117,7 +102,8 @@ class StreamingRecognizer:
         Resampled input lags by the resampler's delay (a few milliseconds); :meth:`flush` ends a stream."""
         if sampling_rate is None or int(sampling_rate) <= 0:
             raise SerAudioError(f"Expected a positive sampling_rate, got {sampling_rate}.")
-        return self._consume(self._resample(self._to_mono_float(chunk), int(sampling_rate)))
+        wave = normalize_audio(chunk, int(sampling_rate), what="chunk", allow_empty=True)
+        return self._consume(self._resample(wave, int(sampling_rate)))
 
     def flush(self) -> list[Update]:
         """End of input: drain the resamplers' delay lines and return the updates that completes."""
@@ -145,11 +131,9 @@ class StreamingRecognizer:
         return updates
 
     def _update(self) -> Update:
-        from .vad import has_speech
-
         window = self._buffer[-self._filled :]
         time = round(self._received / self.rate, 3)
-        if not has_speech(window, self.silence_db, self.vad):
+        if not self.gate(window):
             self._smoothed = None
             return Update(time, NO_SPEECH, {}, speech=False)
         probs = self.recognizer.probabilities(window)

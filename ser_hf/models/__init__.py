@@ -1,36 +1,28 @@
-"""Models registered with the ``transformers`` ``Auto*`` classes on import.
+"""What travels with a saved model: errors, the audio normalizer, the signal chain, the feature extractor,
+the configurations and the models, as sibling modules with single-dot imports (transformers' remote-code
+copier follows only those).
 
-``AutoConfig``, ``AutoModelForAudioClassification`` and ``AutoFeatureExtractor`` know ``ser_cnn`` and
-``ser_backbone``; ``save_pretrained`` writes ``auto_map`` and copies the code files, so a saved folder
-loads with ``trust_remote_code=True`` where ser_hf is not installed.
+The names below load on first use, so that ``import ser_hf.models.errors`` stays free of torch and
+transformers. :mod:`ser_hf.models.auto` registers the models with the ``Auto*`` classes; ``import ser_hf``
+arranges for that to happen as soon as transformers is imported.
 """
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForAudioClassification
+from .._lazy import lazy_getattr
 
-from ..features import SerFeatureExtractor
-from .configuration_ser_backbone import SerBackboneConfig
-from .configuration_ser_cnn import SerCnnConfig
-from .modeling_ser_backbone import SerBackboneForAudioClassification
-from .modeling_ser_cnn import SerCnnForAudioClassification
+_NAMES = {
+    "SerAudioError": ".errors",
+    "SerDataError": ".errors",
+    "SerError": ".errors",
+    "normalize_audio": ".audio",
+    "SerFeatureExtractor": ".feature_extraction_ser",
+    "SerCnnConfig": ".configuration_ser_cnn",
+    "SerCnnForAudioClassification": ".modeling_ser_cnn",
+    "SerBackboneConfig": ".configuration_ser_backbone",
+    "SerBackboneForAudioClassification": ".modeling_ser_backbone",
+}
 
-AutoConfig.register("ser_cnn", SerCnnConfig, exist_ok=True)
-AutoConfig.register("ser_backbone", SerBackboneConfig, exist_ok=True)
-AutoModelForAudioClassification.register(SerCnnConfig, SerCnnForAudioClassification, exist_ok=True)
-AutoModelForAudioClassification.register(SerBackboneConfig, SerBackboneForAudioClassification, exist_ok=True)
-AutoFeatureExtractor.register(SerCnnConfig, SerFeatureExtractor, exist_ok=True)
+__all__ = list(_NAMES)
 
-SerCnnConfig.register_for_auto_class()
-SerBackboneConfig.register_for_auto_class()
-SerCnnForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")
-SerBackboneForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")
-SerFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
-
-__all__ = [
-    "SerBackboneConfig",
-    "SerBackboneForAudioClassification",
-    "SerCnnConfig",
-    "SerCnnForAudioClassification",
-    "SerFeatureExtractor",
-]
+__getattr__ = lazy_getattr(__name__, _NAMES)

@@ -64,3 +64,6 @@ class SerBackboneConfig(PretrainedConfig):
     def backbone_type(self) -> str:
         """``"whisper"`` or a wav2vec2-family model type."""
         return self.backbone_config.get("model_type", "whisper")
+
+
+SerBackboneConfig.register_for_auto_class()

@@ -69,3 +69,6 @@ class SerCnnConfig(PretrainedConfig):
         self.num_time_masks = num_time_masks
         self.num_freq_masks = num_freq_masks
         super().__init__(**kwargs)
+
+
+SerCnnConfig.register_for_auto_class()

@@ -2,7 +2,7 @@
 
 A ``transformers`` ``SequenceFeatureExtractor``: saved as ``preprocessor_config.json`` and reloaded by
 ``AutoFeatureExtractor.from_pretrained`` once ``ser_hf`` is imported (or by remote code). Each
-utterance goes through :func:`ser_hf.preprocessing.preprocess` and is featurized at its own length,
+utterance goes through :func:`ser_hf.models.preprocessing.preprocess` and is featurized at its own length,
 so an utterance's features never depend on what it is batched with; padding is added afterwards.
 """
 
@@ -15,8 +15,9 @@ import torch
 from transformers import BatchFeature, SequenceFeatureExtractor
 from transformers.audio_utils import mel_filter_bank
 
+from .audio import MAX_CHANNELS, channel_axis, check_waveform
 from .errors import SerAudioError
-from .preprocessing import NORMALIZATIONS, check_waveform, preprocess
+from .preprocessing import NORMALIZATIONS, preprocess
 
 FEATURE_TYPES = ("log-mel", "mfcc", "spectrogram")
 
@@ -40,7 +41,7 @@ class SerFeatureExtractor(SequenceFeatureExtractor):
         normalize_per_utterance (`bool`, defaults to `True`): mean/variance normalization of each feature over
             the utterance's valid frames (removes channel and level differences between corpora).
         remove_dc_offset, normalization, target_db, trim, trim_top_db, noise_reduction,
-        pre_emphasis_coefficient: the preprocessing steps of :func:`ser_hf.preprocessing.preprocess`.
+        pre_emphasis_coefficient: the preprocessing steps of :func:`ser_hf.models.preprocessing.preprocess`.
             Defaults: DC removal on, peak normalization to -1 dBFS, trimming of edges 40 dB below the peak,
             no noise reduction, no pre-emphasis.
         padding_value (`float`, defaults to 0.0): value of padded frames (the mean after normalization).
@@ -212,10 +213,10 @@ class SerFeatureExtractor(SequenceFeatureExtractor):
         if isinstance(raw_speech, np.ndarray):
             if raw_speech.ndim == 1:
                 return [raw_speech]
-            if raw_speech.ndim == 2 and raw_speech.shape[1] <= 8 < raw_speech.shape[0]:
+            if raw_speech.ndim == 2 and channel_axis(raw_speech.shape) == 1 and raw_speech.shape[0] > MAX_CHANNELS:
                 raise SerAudioError(
                     f"Expected mono audio, got an array of shape {raw_speech.shape} that looks like (samples, "
-                    "channels); average the channels first (ser_hf.audio.to_mono)."
+                    "channels); average the channels first (ser_hf.models.audio.normalize_audio)."
                 )
             if raw_speech.ndim > 2:
                 raise SerAudioError(
@@ -258,8 +259,8 @@ class SerFeatureExtractor(SequenceFeatureExtractor):
         if sampling_rate is not None and sampling_rate != self.sampling_rate:
             raise SerAudioError(
                 f"The audio is sampled at {sampling_rate} Hz but the feature extractor expects "
-                f"{self.sampling_rate} Hz; resample it first, e.g. ser_hf.audio.resample(x, {sampling_rate}, "
-                f"{self.sampling_rate}), or load files with ser_hf.audio.load_audio(path, {self.sampling_rate})."
+                f"{self.sampling_rate} Hz; resample it first, e.g. ser_hf.models.audio.resample(x, {sampling_rate}, "
+                f"{self.sampling_rate}), or load files with ser_hf.data.load_audio(path, {self.sampling_rate})."
             )
         clips = self._as_batch(raw_speech)
         if truncation and max_length is None:
@@ -269,7 +270,7 @@ class SerFeatureExtractor(SequenceFeatureExtractor):
             if clip.ndim != 1:
                 raise SerAudioError(
                     f"Expected mono audio of shape (samples,), got clip {index} of shape {clip.shape}; "
-                    "average the channels first (ser_hf.audio.to_mono)."
+                    "average the channels first (ser_hf.models.audio.normalize_audio)."
                 )
             clip = check_waveform(clip.astype(np.float32, copy=False), what=f"audio of clip {index}")
             if truncation:
@@ -313,12 +314,4 @@ class SerFeatureExtractor(SequenceFeatureExtractor):
         return BatchFeature(data, tensor_type=return_tensors)
 
 
-def model_inputs(feature_extractor, waveform: np.ndarray, input_name: str, return_tensors: str = "pt") -> dict:
-    """The model's inputs for one mono clip ``(samples,)`` at the extractor's rate: ``{input_name, "attention_mask"}``
-    with a batch axis of 1, at the clip's own length for every extractor (``WhisperFeatureExtractor`` would
-    otherwise pad to 30 s)."""
-    kwargs = {"sampling_rate": feature_extractor.sampling_rate, "return_tensors": return_tensors}
-    if type(feature_extractor).__name__ == "WhisperFeatureExtractor":
-        kwargs.update(padding="longest", return_attention_mask=True)
-    encoded = feature_extractor(waveform, **kwargs)
-    return {key: encoded[key] for key in (input_name, "attention_mask") if key in encoded}
+SerFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")

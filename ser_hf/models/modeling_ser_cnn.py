@@ -117,3 +117,6 @@ class SerCnnForAudioClassification(SerCnnPreTrainedModel):
         logits = self.classifier(self.dropout(pooled))
         loss = classification_loss(logits, labels, self.config) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)
+
+
+SerCnnForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

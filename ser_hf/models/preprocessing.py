@@ -5,7 +5,8 @@ returns a new float32 array (the input is never modified). The order used by
 :func:`preprocess` is: DC removal -> peak / RMS / loudness normalization -> trimming of leading and
 trailing silence -> spectral-gating noise reduction -> pre-emphasis.
 
-This module only needs numpy and scipy so that it travels with a saved model as remote code.
+This module travels with a saved model (the feature extractor calls it), so it needs only numpy and scipy
+(torch for the optional noise reduction).
 """
 
 from __future__ import annotations
@@ -13,49 +14,12 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import lfilter
 
+from .audio import check_waveform
 from .errors import SerAudioError
 
 NORMALIZATIONS = ("peak", "rms", "loudness", None)
 # Peak magnitude below which a waveform counts as digital silence (-120 dBFS).
 SILENCE_PEAK = 1e-6
-
-
-def to_mono(waveform: np.ndarray) -> np.ndarray:
-    """Average the channels of ``waveform`` into a mono float32 array of shape ``(samples,)``.
-
-    Accepts ``(samples,)``, ``(samples, channels)`` or ``(channels, samples)`` (the smaller axis is
-    taken as channels). Raises :class:`SerAudioError` for arrays of more than two dimensions.
-    """
-    waveform = np.asarray(waveform)
-    if waveform.ndim == 1:
-        return as_float32(waveform)
-    if waveform.ndim != 2:
-        raise SerAudioError(
-            f"Expected mono audio of shape (samples,) or (samples, channels), got an array of shape {waveform.shape}."
-        )
-    channel_axis = 1 if waveform.shape[1] <= waveform.shape[0] else 0
-    return as_float32(waveform).mean(axis=channel_axis).astype(np.float32)
-
-
-def as_float32(waveform: np.ndarray) -> np.ndarray:
-    """Convert integer PCM (int16, int32, uint8) or float audio to float32; integers are scaled to [-1, 1]."""
-    waveform = np.asarray(waveform)
-    if waveform.dtype == np.uint8:
-        return (waveform.astype(np.float32) - 128.0) / 128.0
-    if np.issubdtype(waveform.dtype, np.integer):
-        return waveform.astype(np.float32) / float(np.iinfo(waveform.dtype).max + 1)
-    if np.issubdtype(waveform.dtype, np.floating):
-        return waveform.astype(np.float32, copy=False)
-    raise SerAudioError(f"Expected numeric audio samples, got dtype {waveform.dtype}.")
-
-
-def check_waveform(waveform: np.ndarray, what: str = "audio") -> np.ndarray:
-    """Raise :class:`SerAudioError` if ``waveform`` is empty or holds NaN or infinite values."""
-    if waveform.size == 0:
-        raise SerAudioError(f"The {what} is empty (0 samples); expected at least a few milliseconds of sound.")
-    if not np.all(np.isfinite(waveform)):
-        raise SerAudioError(f"The {what} contains NaN or infinite samples; expected finite values in [-1, 1].")
-    return waveform
 
 
 def is_silent(waveform: np.ndarray, threshold: float = SILENCE_PEAK) -> bool:

@@ -1,5 +1,4 @@
-"""Loading a trained model and its feature extractor (a folder, or a model shipped as package data), and
-scoring one clip with them. Inference, evaluation and distillation all go through here."""
+"""Loading a trained model and its feature extractor: a folder, or a model shipped as package data."""
 
 from __future__ import annotations
 
@@ -7,11 +6,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from ..errors import SerError
-from ..features import model_inputs
+from ..models.errors import SerError
 
 BUNDLED = ("default", "compact")
 
@@ -46,11 +41,3 @@ def load_model(path: str | os.PathLike | None = None):
     except (OSError, ValueError, KeyError) as err:
         raise SerError(f"Cannot load the model in {folder} ({str(err).splitlines()[0]}).") from None
     return model.eval(), feature_extractor
-
-
-@torch.inference_mode()
-def clip_logits(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
-    """Logits ``(num_labels,)`` of one mono clip ``(samples,)`` at the feature extractor's rate."""
-    device = next(model.parameters()).device
-    inputs = {k: v.to(device) for k, v in model_inputs(feature_extractor, waveform, model.main_input_name).items()}
-    return model(**inputs).logits[0].float().cpu().numpy()

@@ -1,24 +1,19 @@
-"""Voice activity detection: an energy gate (always available) and Silero VAD (extra ``vad``)."""
+"""The speech gate: is there speech in a window? An energy gate (always), then Silero VAD when asked for.
+
+One threshold serves every path (files, windows of long audio, stream updates): :data:`SILENCE_DB`.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import SerError
-from .preprocessing import rms_db
+from ..models.errors import SerError
+from ..models.preprocessing import rms_db
 
-
-def is_speech_energy(waveform: np.ndarray, threshold_db: float = -50.0) -> bool:
-    """Whether the RMS level of ``waveform`` reaches ``threshold_db`` dBFS (-50: well below quiet speech)."""
-    return waveform.size > 0 and rms_db(waveform) >= threshold_db
-
-
-def has_speech(waveform: np.ndarray, silence_db: float, vad: "SileroVad | None" = None,
-               min_speech_fraction: float = 0.1) -> bool:
-    """The energy gate, then (when given) Silero VAD: at least ``min_speech_fraction`` of the window is speech."""
-    if not is_speech_energy(waveform, silence_db):
-        return False
-    return vad is None or vad.speech_fraction(waveform) >= min_speech_fraction
+# A window quieter than this (RMS, dBFS) is "no speech": far below any voice (quiet speech at -30 dBFS peak
+# is near -45 dBFS RMS), above digital silence and dither.
+SILENCE_DB = -60.0
+NO_SPEECH = "no speech"
 
 
 class SileroVad:
@@ -35,7 +30,7 @@ class SileroVad:
         self.sampling_rate = sampling_rate
 
     def speech_segments(self, waveform: np.ndarray) -> list[tuple[int, int]]:
-        """``[(start, end)]`` sample ranges of speech in a 16 kHz mono waveform."""
+        """``[(start, end)]`` sample ranges of speech in a 16 kHz mono waveform ``(samples,)``."""
         import torch
 
         stamps = self._timestamps(torch.from_numpy(np.ascontiguousarray(waveform, dtype=np.float32)), self.model,
@@ -45,3 +40,19 @@ class SileroVad:
     def speech_fraction(self, waveform: np.ndarray) -> float:
         segments = self.speech_segments(waveform)
         return sum(end - start for start, end in segments) / max(1, len(waveform))
+
+
+class SpeechGate:
+    """``gate(waveform) -> bool``: the RMS level reaches ``silence_db`` and, with ``vad``, Silero VAD finds
+    speech in at least ``min_speech_fraction`` of the window."""
+
+    def __init__(self, silence_db: float = SILENCE_DB, vad: bool = False, sampling_rate: int = 16000,
+                 min_speech_fraction: float = 0.1):
+        self.silence_db = silence_db
+        self.vad = SileroVad(sampling_rate=sampling_rate) if vad else None
+        self.min_speech_fraction = min_speech_fraction
+
+    def __call__(self, waveform: np.ndarray) -> bool:
+        if waveform.size == 0 or rms_db(waveform) < self.silence_db:
+            return False
+        return self.vad is None or self.vad.speech_fraction(waveform) >= self.min_speech_fraction

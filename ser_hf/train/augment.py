@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .audio import resample
+from ..models.audio import resample
 
 
 @dataclass

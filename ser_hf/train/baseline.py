@@ -1,6 +1,6 @@
 """The classic baseline: utterance statistics of MFCC (with deltas) and spectral features, standardized, an SVM.
 
-    python -m ser_hf.baseline recipes/baseline_ravdess_6fold.yaml [--fold K] [--output_dir DIR]
+    python -m ser_hf.train.baseline recipes/baseline_ravdess_6fold.yaml [--fold K] [--output_dir DIR]
 
 Uses the same recipe ``data`` section, protocols and report format as the neural models. The SVM's ``C``
 is chosen on the validation speakers; the test speakers are scored once.
@@ -17,9 +17,15 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .audio import load_audio
-from .errors import SerError
-from .features import SerFeatureExtractor
+from ..data.audio_files import load_audio
+from ..evaluation.crossval import KEYS, summarize_folds
+from ..evaluation.metrics import ser_metrics
+from ..evaluation.reports import write_report
+from ..models.errors import SerError
+from ..models.feature_extraction_ser import SerFeatureExtractor
+from .arguments import DataArguments
+from .data import load_fold
+from .recipes import parse_arguments
 
 
 @dataclass
@@ -72,33 +78,28 @@ def fit_svm(split, labels: list[str], args: BaselineArguments, seed: int = 0):
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    from .metrics.ser_metrics.ser_metrics import compute_ser_metrics
-
     x = {part: featurize(split[part]["path"], args.n_mfcc, f"MFCC statistics ({part})") for part in ("train", "validation")}
     y = {part: np.asarray(split[part]["label"]) for part in ("train", "validation")}
 
     def svm(c: float):
         return make_pipeline(StandardScaler(), SVC(C=c, kernel=args.kernel, class_weight="balanced", random_state=seed))
 
-    scores = {c: compute_ser_metrics(svm(c).fit(x["train"], y["train"]).predict(x["validation"]), y["validation"],
-                                     range(len(labels)))["ua"] for c in args.c_grid}
+    scores = {c: ser_metrics(svm(c).fit(x["train"], y["train"]).predict(x["validation"]), y["validation"],
+                             labels)["ua"] for c in args.c_grid}
     return svm(max(scores, key=scores.get)).fit(x["train"], y["train"]), scores
 
 
 def run_baseline(data, args: BaselineArguments, seed: int = 0) -> dict:
     """Train on the fold's training speakers, pick C on its validation speakers, report on its test speakers."""
-    from .evaluation import write_report
-    from .train import load_split
-
     started = time.time()
-    split, labels = load_split(data, seed=seed)
+    split, labels = load_fold(data, seed=seed)
     model, scores = fit_svm(split, labels, args, seed)
     x_test = featurize(split["test"]["path"], args.n_mfcc, "MFCC statistics (test)")
     title = f"MFCC-statistics SVM on {'+'.join(data.corpora)}, {data.protocol} fold {data.fold}"
     metrics = write_report(args.output_dir, model.predict(x_test), np.asarray(split["test"]["label"]), labels,
                            rows=split["test"], title=title)
     summary = {"validation_ua_by_c": {str(c): s for c, s in scores.items()}, "chosen_c": max(scores, key=scores.get),
-               "test": {k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")},
+               "test": {k: metrics[k] for k in (*KEYS, "num_records")},
                "wall_time_s": round(time.time() - started, 1)}
     (Path(args.output_dir) / "baseline.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -108,8 +109,7 @@ def crossval_baseline(data, args: BaselineArguments, output_dir: str | Path) -> 
     """Every fold of the recipe's protocol (reports in ``output_dir/foldK``), then ``crossval.json``/``.md``."""
     from dataclasses import replace
 
-    from .protocols import num_folds
-    from .train import summarize_folds
+    from ..data.protocols import num_folds
 
     folds = []
     for fold in range(1, num_folds(data.protocol) + 1):
@@ -126,9 +126,8 @@ def cross_corpus_baseline(corpora: list[str], data_dir, output_dir, label_set: s
     """The baseline's cross-corpus matrix on ``label_set``: the SVM of each row is trained on fold 1 of its
     corpus's own protocol (C from the validation speakers); it is scored on that fold's test speakers (the
     diagonal, speaker-independent) and on the whole of every other corpus."""
-    from .corpora import load_corpus
-    from .evaluation import write_cross_corpus, write_report
-    from .train import DataArguments, load_split
+    from ..data.corpora import load_corpus
+    from ..evaluation.cross_corpus import write_cross_corpus
 
     args = args or BaselineArguments()
     out = Path(output_dir)
@@ -136,7 +135,7 @@ def cross_corpus_baseline(corpora: list[str], data_dir, output_dir, label_set: s
     for train_corpus in corpora:
         data = DataArguments(corpora=[train_corpus], data_dir=str(data_dir), label_set=label_set,
                              protocol=CORPUS_PROTOCOLS[train_corpus], fold=1)
-        split, labels = load_split(data)
+        split, labels = load_fold(data)
         model, _ = fit_svm(split, labels, args)
         for test_corpus in corpora:
             rows = split["test"] if test_corpus == train_corpus else load_corpus(test_corpus, data_dir, label_set)
@@ -150,30 +149,10 @@ def cross_corpus_baseline(corpora: list[str], data_dir, output_dir, label_set: s
                               note=note)
 
 
-def parse_baseline_recipe(argv: list[str]):
-    """``(DataArguments, BaselineArguments)`` from ``[RECIPE] [--key value ...]``."""
-    from transformers import HfArgumentParser
-
-    from .train import DataArguments, flatten_recipe
-
-    parser = HfArgumentParser((DataArguments, BaselineArguments))
-
-    def error(message: str):
-        raise SerError(f"Invalid baseline arguments: {message}.")
-
-    parser.error = error
-    if argv and not argv[0].startswith("--"):
-        import yaml
-
-        path = Path(argv[0])
-        if not path.is_file():
-            raise SerError(f"Recipe {path} not found; expected a YAML file such as recipes/baseline_ravdess_6fold.yaml.")
-        recipe = flatten_recipe(yaml.safe_load(path.read_text()) or {})
-        cli = []
-        for key, value in recipe.items():
-            cli += [f"--{key}", *(map(str, value) if isinstance(value, list) else [str(value)])]
-        argv = cli + argv[1:]
-    return parser.parse_args_into_dataclasses(args=argv)
+def parse_baseline_recipe(argv: list[str]) -> tuple[DataArguments, BaselineArguments]:
+    """``(DataArguments, BaselineArguments)`` from ``[RECIPE] [--key value ...]``, through the training recipes' parser."""
+    recipe, overrides = (argv[0], argv[1:]) if argv and not argv[0].startswith("--") else (None, argv)
+    return parse_arguments((DataArguments, BaselineArguments), recipe, overrides, what="baseline")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         data, args = parse_baseline_recipe(argv)
         if args.crossval:
             summary = crossval_baseline(data, args, args.output_dir)
-            print(json.dumps({k: summary[k] for k in ("ua", "wa", "macro_f1", "weighted_f1")}))
+            print(json.dumps({k: summary[k] for k in KEYS}))
             return 0
         summary = run_baseline(data, args)
     except (SerError, FileNotFoundError) as err:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import datasets
 
-from .audio import load_audio
-from .features import SerFeatureExtractor
+from ..data.audio_files import load_audio
+from ..models.feature_extraction_ser import SerFeatureExtractor
 
 
 def default_cache_dir() -> Path:
@@ -84,19 +84,17 @@ def cache_features(
 
 
 class _Decode:
-    """Picklable batched ``map`` function: paths -> ``waveform`` (int16 PCM at ``sampling_rate``) and ``num_samples``."""
+    """Picklable batched ``map`` function: paths -> ``waveform`` (float32 at ``sampling_rate``) and ``num_samples``."""
 
     def __init__(self, sampling_rate: int, max_duration_s: float | None):
         self.sampling_rate = sampling_rate
         self.max_samples = int(max_duration_s * sampling_rate) if max_duration_s else None
 
     def __call__(self, batch: dict) -> dict:
-        import numpy as np
-
         out = {"waveform": [], "num_samples": []}
         for path in batch["path"]:
             wave = load_audio(path, self.sampling_rate)[: self.max_samples]
-            out["waveform"].append(np.clip(np.round(wave * 32767.0), -32768, 32767).astype(np.int16))
+            out["waveform"].append(wave)
             out["num_samples"].append(len(wave))
         return out
 
@@ -109,12 +107,14 @@ def cache_waveforms(
     cache_dir: str | os.PathLike | None = None,
     num_proc: int | None = None,
 ) -> datasets.Dataset:
-    """Add ``waveform`` (int16 PCM, mono, ``sampling_rate``; divide by 32768 for floats) and ``num_samples``.
+    """Add ``waveform`` (float32, mono, ``sampling_rate``: exactly what :func:`ser_hf.data.load_audio` returns) and
+    ``num_samples``.
 
     Decoding once lets training augment the waveform every epoch without decoding the files again.
-    Clips longer than ``max_duration_s`` keep their beginning. Cached like :func:`cache_features`.
+    With ``max_duration_s``, clips keep their first seconds (``None``: whole clips, as evaluation needs).
+    Cached like :func:`cache_features`.
     """
-    settings = {"decode": "load_audio", "sampling_rate": sampling_rate, "max_duration_s": max_duration_s}
-    added = {"waveform": datasets.Sequence(datasets.Value("int16")), "num_samples": datasets.Value("int32")}
+    settings = {"decode": "load_audio/float32", "sampling_rate": sampling_rate, "max_duration_s": max_duration_s}
+    added = {"waveform": datasets.Sequence(datasets.Value("float32")), "num_samples": datasets.Value("int32")}
     return _cached_map(dataset, _Decode(sampling_rate, max_duration_s), settings, added, "waveforms",
                        "Decoding audio", 64, cache_dir, num_proc)

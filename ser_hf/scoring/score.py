@@ -1,0 +1,113 @@
+"""The one path from a waveform to probabilities.
+
+``ser-hf predict`` / :class:`~ser_hf.inference.EmotionRecognizer`, ``ser-hf evaluate`` and the Trainer's
+evaluation all call :func:`score_waveform`, so a clip gets the same answer from each: audio up to
+``window_s`` (plus half a hop) is scored whole; longer audio is cut into windows every ``hop_s`` seconds
+(the last one flush with the end), each window with speech is scored, and the clip's probabilities are
+the mean over those windows. Windows without speech (:class:`~ser_hf.scoring.speech.SpeechGate`) are left
+out; a clip without any has no probabilities ("no speech").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .speech import SpeechGate
+
+WINDOW_S = 4.0
+HOP_S = 2.0
+
+
+def model_inputs(feature_extractor, waveform: np.ndarray, input_name: str, return_tensors: str = "pt") -> dict:
+    """The model's inputs for one mono clip ``(samples,)`` at the extractor's rate: ``{input_name, "attention_mask"}``
+    with a batch axis of 1, at the clip's own length for every extractor (``WhisperFeatureExtractor`` would
+    otherwise pad to 30 s)."""
+    kwargs = {"sampling_rate": feature_extractor.sampling_rate, "return_tensors": return_tensors}
+    if type(feature_extractor).__name__ == "WhisperFeatureExtractor":
+        kwargs.update(padding="longest", return_attention_mask=True)
+    encoded = feature_extractor(waveform, **kwargs)
+    return {key: encoded[key] for key in (input_name, "attention_mask") if key in encoded}
+
+
+def batch_inputs(feature_extractor, waveforms: list[np.ndarray], input_name: str) -> dict[str, torch.Tensor]:
+    """Featurize each clip on its own (so a clip's features never depend on its batch), then pad: ``{input_name:
+    (batch, ..., frames), "attention_mask": (batch, frames)}``, zeros and 0 in the mask after each clip's end."""
+    items = [np.asarray(model_inputs(feature_extractor, w, input_name, return_tensors="np")[input_name][0],
+                        dtype=np.float32) for w in waveforms]
+    longest = max(item.shape[-1] for item in items)
+    batch = np.zeros((len(items),) + items[0].shape[:-1] + (longest,), dtype=np.float32)
+    mask = np.zeros((len(items), longest), dtype=np.int64)
+    for i, item in enumerate(items):
+        batch[i, ..., : item.shape[-1]] = item
+        mask[i, : item.shape[-1]] = 1
+    return {input_name: torch.from_numpy(batch), "attention_mask": torch.from_numpy(mask)}
+
+
+@torch.inference_mode()
+def clip_logits(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
+    """Logits ``(num_labels,)`` of one mono clip ``(samples,)`` at the feature extractor's rate, in one pass."""
+    device = next(model.parameters()).device
+    inputs = {k: v.to(device) for k, v in model_inputs(feature_extractor, waveform, model.main_input_name).items()}
+    return model(**inputs).logits[0].float().cpu().numpy()
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def window_starts(num_samples: int, window: int, hop: int) -> list[int]:
+    """Start samples of the windows over a clip; ``[0]`` when the clip is at most a window and half a hop."""
+    if num_samples <= window + hop // 2:
+        return [0]
+    starts = list(range(0, num_samples - window + 1, hop))
+    if starts[-1] + window < num_samples:
+        starts.append(num_samples - window)
+    return starts
+
+
+@dataclass
+class WindowScore:
+    """One window of a long clip: ``start`` and ``end`` in seconds, ``probabilities (num_labels,)``."""
+
+    start: float
+    end: float
+    probabilities: np.ndarray
+
+
+@dataclass
+class ClipScore:
+    """A clip's ``probabilities (num_labels,)``, ``None`` when no window has speech, and its ``windows``
+    (empty when the clip was scored whole)."""
+
+    probabilities: np.ndarray | None
+    duration_s: float
+    windows: list[WindowScore] = field(default_factory=list)
+
+    @property
+    def has_speech(self) -> bool:
+        return self.probabilities is not None
+
+
+def score_waveform(model, feature_extractor, waveform: np.ndarray, *, window_s: float = WINDOW_S,
+                   hop_s: float = HOP_S, gate: SpeechGate | None = None) -> ClipScore:
+    """Score one mono clip ``(samples,)`` at the feature extractor's rate (see the module docstring)."""
+    gate = gate or SpeechGate()
+    rate = feature_extractor.sampling_rate
+    window, hop = int(window_s * rate), int(hop_s * rate)
+    starts = window_starts(len(waveform), window, hop)
+    duration = len(waveform) / rate
+    if len(starts) == 1:
+        probabilities = softmax(clip_logits(model, feature_extractor, waveform)) if gate(waveform) else None
+        return ClipScore(probabilities, duration)
+    windows = []
+    for start in starts:
+        piece = waveform[start : start + window]
+        if gate(piece):
+            windows.append(WindowScore(round(start / rate, 3), round((start + window) / rate, 3),
+                                       softmax(clip_logits(model, feature_extractor, piece))))
+    overall = np.mean([w.probabilities for w in windows], axis=0) if windows else None
+    return ClipScore(overall, duration, windows)

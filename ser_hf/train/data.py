@@ -1,0 +1,64 @@
+"""What the Trainer reads: a fold's clips decoded once (cached), cut and augmented for training, batched by the collator."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..data.splits import load_split
+from ..scoring.score import batch_inputs
+from .arguments import DataArguments
+from .cache import cache_waveforms
+
+
+def load_fold(data: DataArguments, seed: int = 0):
+    """``(split, labels)`` of the recipe's corpora, protocol and fold (:func:`ser_hf.data.load_split`)."""
+    return load_split(data.corpora, data.data_dir, data.label_set, calm=data.calm, protocol=data.protocol,
+                      fold=data.fold, seed=seed, allow_random=data.allow_random,
+                      max_train_samples=data.max_train_samples, max_eval_samples=data.max_eval_samples)
+
+
+def prepare_split(data: DataArguments, seed: int = 0) -> tuple[dict, list[str]]:
+    """``({"train", "validation", "test"}, labels)``: each part with a decoded ``waveform`` column and ``length``
+    (its samples, for length-grouped batches). Whole clips: training cuts them (:class:`WaveformTransform`)."""
+    split, labels = load_fold(data, seed)
+    parts = {}
+    for name, part in split.items():
+        part = cache_waveforms(part, cache_dir=data.cache_dir)
+        parts[name] = part.rename_column("num_samples", "length")
+    return parts, labels
+
+
+class WaveformTransform:
+    """``with_transform`` for training clips: the waveform as float32, cut to its first ``max_samples`` and
+    augmented (``augmenter``)."""
+
+    def __init__(self, augmenter=None, max_samples: int | None = None):
+        self.augmenter = augmenter
+        self.max_samples = max_samples
+
+    def __call__(self, batch: dict) -> dict:
+        if "waveform" not in batch:  # a column read such as dataset["length"]
+            return batch
+        waves = [np.asarray(w, dtype=np.float32)[: self.max_samples] for w in batch["waveform"]]
+        if self.augmenter is not None:
+            waves = [self.augmenter(w) for w in waves]
+        return {**batch, "waveform": waves}
+
+
+class AudioCollator:
+    """A training batch: :func:`ser_hf.scoring.score.batch_inputs` (each clip featurized on its own, then padded)
+    plus ``labels`` and, for distillation, ``teacher_logits``."""
+
+    def __init__(self, feature_extractor, input_name: str):
+        self.feature_extractor = feature_extractor
+        self.input_name = input_name
+
+    def __call__(self, examples: list[dict]) -> dict:
+        out = batch_inputs(self.feature_extractor, [np.asarray(e["waveform"], dtype=np.float32) for e in examples],
+                           self.input_name)
+        if "label" in examples[0]:
+            out["labels"] = torch.tensor([e["label"] for e in examples], dtype=torch.long)
+        if "teacher_logits" in examples[0]:
+            out["teacher_logits"] = torch.tensor(np.stack([e["teacher_logits"] for e in examples]), dtype=torch.float32)
+        return out

@@ -22,27 +22,23 @@ from ._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
-_NAMES = {
-    "SerAudioError": "ser_hf.models.errors",
-    "SerDataError": "ser_hf.models.errors",
-    "SerError": "ser_hf.models.errors",
-    "SerFeatureExtractor": "ser_hf.models.feature_extraction_ser",
-    "SerCnnConfig": "ser_hf.models.configuration_ser_cnn",
-    "SerCnnForAudioClassification": "ser_hf.models.modeling_ser_cnn",
-    "SerBackboneConfig": "ser_hf.models.configuration_ser_backbone",
-    "SerBackboneForAudioClassification": "ser_hf.models.modeling_ser_backbone",
-    "EMOTIONS": "ser_hf.data.labels",
-    "LABEL_SETS": "ser_hf.data.labels",
-    "get_label_set": "ser_hf.data.labels",
-    "EmotionRecognizer": "ser_hf.inference.recognizer",
-    "StreamingRecognizer": "ser_hf.inference.streaming",
+_MODULES = {
+    "ser_hf.models.errors": ("SerAudioError", "SerDataError", "SerError"),
+    "ser_hf.models.feature_extraction_ser": ("SerFeatureExtractor",),
+    "ser_hf.models.configuration_ser_cnn": ("SerCnnConfig",),
+    "ser_hf.models.modeling_ser_cnn": ("SerCnnForAudioClassification",),
+    "ser_hf.models.configuration_ser_backbone": ("SerBackboneConfig",),
+    "ser_hf.models.modeling_ser_backbone": ("SerBackboneForAudioClassification",),
+    "ser_hf.data.labels": ("EMOTIONS", "LABEL_SETS", "get_label_set"),
+    "ser_hf.inference.recognizer": ("EmotionRecognizer",),
+    "ser_hf.inference.streaming": ("StreamingRecognizer",),
 }
 
-__all__ = [*_NAMES, "__version__"]
+__all__ = [*(name for names in _MODULES.values() for name in names), "__version__"]
 
 _install_auto_registration()
 
-__getattr__ = lazy_getattr(__name__, _NAMES)
+__getattr__ = lazy_getattr(__name__, _MODULES)
 
 
 def __dir__() -> list[str]:

@@ -7,13 +7,14 @@ import importlib
 from typing import Callable
 
 
-def lazy_getattr(package: str, names: dict[str, str]) -> Callable[[str], object]:
-    """A module ``__getattr__`` for ``package`` that imports ``names[attribute]`` (relative to ``package`` when it
-    starts with a dot) and returns the attribute of the same name from it."""
+def lazy_getattr(package: str, modules: dict[str, tuple[str, ...]]) -> Callable[[str], object]:
+    """A module ``__getattr__`` for ``package``: ``modules`` maps a module (relative to ``package`` when it starts
+    with a dot) to the names it provides; the first access to a name imports its module."""
+    where = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str):
-        if name not in names:
+        if name not in where:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(names[name], package), name)
+        return getattr(importlib.import_module(where[name], package), name)
 
     return __getattr__

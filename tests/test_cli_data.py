@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from ser_hf.data import verify
 from ser_hf.cli import main
+from ser_hf.data import verify
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -96,3 +96,15 @@ def test_shipped_checksum_lists_match_the_data_folder(data_root):
 def test_verify_on_the_ogg_copies_says_what_it_checks(data_root):
     result = run_cli("data", "verify", "--corpus", "tess", "--data-dir", str(data_root))
     assert result.returncode == 1 and "No .wav files" in result.stderr
+
+
+def test_data_dir_defaults_to_ser_hf_data(data_root, monkeypatch, capsys):
+    from ser_hf.data import load_corpus
+
+    monkeypatch.setenv("SER_HF_DATA", str(data_root))
+    assert main(["data", "summary", "--corpus", "tess", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["num_records"] == 2800
+    assert len(load_corpus("tess")) == 2800
+    monkeypatch.setenv("SER_HF_DATA", str(data_root / "absent"))
+    assert main(["data", "summary", "--corpus", "tess"]) == 1
+    assert "does not exist" in capsys.readouterr().err

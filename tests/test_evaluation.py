@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from ser_hf import SerError
+from ser_hf.data.labels import LABEL_SETS
 from ser_hf.evaluation.cross_corpus import cross_corpus
 from ser_hf.evaluation.evaluate import evaluate_model, label_columns
-from ser_hf.data.labels import LABEL_SETS
 from tests.conftest import save_tiny_cnn
 
 CORE7 = list(LABEL_SETS["core7"])
@@ -95,8 +95,8 @@ def make_ravdess_actors(root, write, actors=range(1, 13)):
 
 
 def test_baseline_on_a_small_protocol(tmp_path, audio_writer):
-    from ser_hf.train.baseline import BaselineArguments, run_baseline
     from ser_hf.train import DataArguments
+    from ser_hf.train.baseline import BaselineArguments, run_baseline
 
     root = make_ravdess_actors(tmp_path / "ravdess", audio_writer)
     data = DataArguments(corpora=["ravdess"], data_dir=str(root), label_set="ravdess8", protocol="ravdess-6fold", fold=1)
@@ -108,8 +108,8 @@ def test_baseline_on_a_small_protocol(tmp_path, audio_writer):
 
 
 def test_baseline_crossval_runs_every_fold(tmp_path, audio_writer):
-    from ser_hf.train.baseline import BaselineArguments, crossval_baseline
     from ser_hf.train import DataArguments
+    from ser_hf.train.baseline import BaselineArguments, crossval_baseline
 
     root = make_ravdess_actors(tmp_path / "ravdess", audio_writer, actors=range(1, 25))
     data = DataArguments(corpora=["ravdess"], data_dir=str(root), label_set="ravdess8", protocol="ravdess-6fold")

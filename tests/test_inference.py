@@ -213,8 +213,8 @@ def test_listen_without_a_microphone_is_one_sentence(model_dir):
 
 def test_onnx_export_of_a_whisper_backbone_has_a_dynamic_time_axis(tmp_path):
     pytest.importorskip("onnxruntime")
-    from ser_hf.train.factory import backbone_feature_extractor
     from ser_hf.inference.export import export_onnx, onnx_parity
+    from ser_hf.train.factory import backbone_feature_extractor
     from tests.test_models import tiny_backbone, tiny_whisper_config
 
     model = tiny_backbone(tiny_whisper_config())
@@ -222,3 +222,32 @@ def test_onnx_export_of_a_whisper_backbone_has_a_dynamic_time_axis(tmp_path):
     backbone_feature_extractor(model.config).save_pretrained(tmp_path / "whisper")
     onnx_file = export_onnx(tmp_path / "whisper", tmp_path / "whisper.onnx")
     assert onnx_parity(tmp_path / "whisper", onnx_file, seconds=(1.0, 3.0, 7.5)) < 1e-4
+
+
+def test_a_list_of_paths_is_a_list_of_clips(tmp_path, recognizer):
+    paths = []
+    for i, seconds in enumerate((1.0, 2.5)):
+        sf.write(str(tmp_path / f"clip{i}.wav"), voice(seconds, seed=i), 16000)
+        paths.append(str(tmp_path / f"clip{i}.wav"))
+    predictions = recognizer.predict(paths)
+    assert [p.path for p in predictions] == paths
+    assert [p.duration_s for p in predictions] == pytest.approx([1.0, 2.5])
+
+
+def test_one_channel_rule_for_files_arrays_and_stream_chunks(tmp_path, recognizer, model_dir):
+    # (samples, channels) and (channels, samples) arrays, a stereo file and stereo stream chunks: the same audio.
+    mono = voice(2.0)
+    stereo = np.stack([mono, mono], axis=1)
+    sf.write(str(tmp_path / "stereo.wav"), stereo, 16000, subtype="FLOAT")
+    reference = recognizer.predict(mono, sampling_rate=16000).scores
+    for audio in (stereo, stereo.T, str(tmp_path / "stereo.wav")):
+        scores = recognizer.predict(audio, sampling_rate=16000).scores
+        assert scores == pytest.approx(reference, abs=1e-6)
+    first, second = StreamingRecognizer(recognizer, smoothing=0.0), StreamingRecognizer(recognizer, smoothing=0.0)
+    from_mono = [u.scores for u in first.push(mono, 16000)]
+    from_chunks = [u.scores for chunk in np.array_split(stereo, 20) for u in second.push(chunk, 16000)]
+    assert from_mono and len(from_chunks) == len(from_mono)
+    for got, expected in zip(from_chunks, from_mono):
+        assert got == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(SerAudioError, match="at most 8 channels"):
+        recognizer.predict(np.zeros((100, 100), np.float32), sampling_rate=16000)

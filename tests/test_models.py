@@ -226,3 +226,30 @@ def test_offline_hub_id_names_the_local_folder_option(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SerError, match="pass a local folder"):
         model_from_backbone("facebook/wav2vec2-base-no-such-model", LABELS)
+
+
+def test_unpadded_whisper_pass_equals_whisper_encoder_forward_on_3000_frames():
+    # On the one input length transformers' WhisperEncoder.forward accepts (30 s), our unpadded, masked pass must
+    # give its hidden states exactly: a cheap check against upstream changes.
+    model = tiny_backbone(tiny_whisper_config())
+    torch.manual_seed(1)
+    features = torch.randn(2, 80, 3000)
+    with torch.no_grad():
+        ours, mask = model.adapter.hidden_states(model.encoder, features, None, training=False)
+        upstream = model.encoder(features, output_hidden_states=True)
+    assert mask.shape == (2, 1500) and bool(mask.all())
+    torch.testing.assert_close(ours[-1], upstream.last_hidden_state, rtol=1e-5, atol=1e-5)
+    assert upstream.hidden_states is not None and len(upstream.hidden_states) == len(ours)
+    for mine, theirs in zip(ours[:-1], upstream.hidden_states[:-1]):  # the last is before the final layer norm
+        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_public_freezing_per_encoder_family():
+    whisper = tiny_backbone(tiny_whisper_config())
+    whisper.freeze_encoder_layers(1)
+    frozen = {name for name, p in whisper.encoder.named_parameters() if not p.requires_grad}
+    assert any(n.startswith("conv1.") for n in frozen) and any(n.startswith("layers.0.") for n in frozen)
+    assert not any(n.startswith("layers.1.") for n in frozen)
+    whisper.freeze_base_model()
+    assert not any(p.requires_grad for p in whisper.encoder.parameters())
+    assert all(p.requires_grad for p in whisper.classifier.parameters())

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ser_hf.hub import render_model_card
 from ser_hf.data.labels import LABEL_SETS
+from ser_hf.hub import render_model_card
 from ser_hf.scoring.loading import bundled_model_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,3 +55,19 @@ def test_predict_with_the_bundled_models(name, data_root):
     assert [row["label"] for row in rows] == list(KNOWN.values())
     for row in rows:
         assert sum(row["scores"].values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_evaluate_writes_predictions_that_equal_predict_clip_by_clip(data_root, tmp_path):
+    # One scoring path: `ser-hf evaluate`'s predictions.jsonl and `ser-hf predict` agree on every test clip.
+    report = tmp_path / "report"
+    result = ser_hf("evaluate", "--model", "compact", "--corpus", "ravdess", "--data-dir", str(data_root),
+                    "--protocol", "ravdess-6fold", "--fold", "1", "--calm", "merge", "--output-dir", str(report))
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [json.loads(line) for line in (report / "predictions.jsonl").read_text().splitlines()]
+    assert len(lines) == 240 and set(lines[0]) == {"path", "speaker", "emotion", "predicted", "scores"}
+    assert {line["speaker"] for line in lines} == {"ravdess_01", "ravdess_02", "ravdess_03", "ravdess_04"}
+    predicted = ser_hf("predict", *[line["path"] for line in lines], "--model", "compact", "--json")
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert [row["label"] for row in json.loads(predicted.stdout)] == [line["predicted"] for line in lines]
+    correct = sum(line["predicted"] == line["emotion"] for line in lines)
+    assert json.loads((report / "metrics.json").read_text())["wa"] == pytest.approx(correct / 240)

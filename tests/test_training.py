@@ -62,9 +62,9 @@ def test_resume_from_the_last_checkpoint_reaches_the_same_final_step(data_root, 
 
 
 def test_evaluation_batches_are_identical_across_passes_and_training_ones_are_augmented(data_root, tmp_path):
+    from ser_hf.models.feature_extraction_ser import SerFeatureExtractor
     from ser_hf.train.augment import AugmentConfig, WaveformAugmenter
     from ser_hf.train.cache import cache_waveforms
-    from ser_hf.models.feature_extraction_ser import SerFeatureExtractor
 
     run = parse_recipe(RECIPE, tiny(tmp_path, "--data_dir", str(data_root)))
     split, _ = load_fold(run.data)
@@ -135,10 +135,10 @@ def test_balanced_class_weights():
 
 @pytest.mark.parametrize("recipe", sorted((REPO / "recipes").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_recipe_parses_and_names_a_consistent_protocol(recipe):
-    from ser_hf.train.baseline import parse_baseline_recipe
     from ser_hf.data import CORPORA
     from ser_hf.data.labels import LABEL_SETS
     from ser_hf.data.protocols import PROTOCOL_CORPORA
+    from ser_hf.train.baseline import parse_baseline_recipe
 
     if recipe.stem.startswith("baseline_"):
         data, baseline = parse_baseline_recipe([str(recipe)])
@@ -179,3 +179,18 @@ def test_cli_passes_overrides_through_and_rejects_unknown_options(data_root, tmp
     result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", "x.wav", "--colour", "blue"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "unrecognized arguments: --colour blue" in result.stderr
+
+
+def test_metrics_json_of_a_training_run_equals_ser_hf_evaluate_of_the_saved_model(data_root, tmp_path):
+    # The Trainer's evaluation and `ser-hf evaluate` score clips through the same path: the same UA, clip for clip.
+    from ser_hf.cli import main
+
+    args = [a for a in tiny(tmp_path, "--data_dir", str(data_root)) if a not in ("--max_eval_samples", "16")]
+    results = train(parse_recipe(RECIPE, args))
+    report = tmp_path / "report"
+    assert main(["evaluate", "--model", str(tmp_path / "run"), "--corpus", "ravdess", "--data-dir", str(data_root),
+                 "--protocol", "ravdess-6fold", "--fold", "1", "--output-dir", str(report), "--json"]) == 0
+    evaluated = json.loads((report / "metrics.json").read_text())
+    assert evaluated["num_records"] == results["test"]["num_records"] == 240
+    assert evaluated["ua"] == pytest.approx(results["test"]["ua"], abs=1e-12)
+    assert evaluated["confusion_matrix"] == results["test"]["confusion_matrix"]

@@ -9,8 +9,8 @@ ctranslate2 = pytest.importorskip("ctranslate2")
 
 
 from ser_hf.data import load_audio  # noqa: E402
-from ser_hf.train.factory import model_from_backbone  # noqa: E402
 from ser_hf.models.convert_whisper import bundled_whisper_tiny_en, convert_whisper, read_ctranslate2_model  # noqa: E402
+from ser_hf.train.factory import model_from_backbone  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ser_hf.data import load_audio  # noqa: E402
 from ser_hf import SerFeatureExtractor  # noqa: E402
+from ser_hf.data import load_audio  # noqa: E402
 
 CLIP = "ravdess/Actor_01/03-01-05-02-01-01-01.ogg"  # actor 1, angry, strong, "Kids are talking by the door"
 

@@ -7,28 +7,16 @@ from __future__ import annotations
 
 from .._lazy import lazy_getattr
 
-_NAMES = {
-    "load_audio": ".audio_files",
-    "audio_info": ".audio_files",
-    "AUDIO_EXTENSIONS": ".audio_files",
-    "DEFAULT_SAMPLING_RATE": ".audio_files",
-    "CORPORA": ".corpus_scan",
-    "default_data_dir": ".corpus_scan",
-    "scan_corpus": ".corpus_scan",
-    "load_corpus": ".corpora",
-    "load_corpora": ".corpora",
-    "with_decoded_audio": ".corpora",
-    "PROTOCOLS": ".protocols",
-    "make_split": ".protocols",
-    "check_leakage": ".protocols",
-    "describe_splits": ".protocols",
-    "load_split": ".splits",
-    "EMOTIONS": ".labels",
-    "LABEL_SETS": ".labels",
-    "get_label_set": ".labels",
-    "verify_download": ".verify",
+_MODULES = {
+    ".audio_files": ("load_audio", "audio_info", "AUDIO_EXTENSIONS", "DEFAULT_SAMPLING_RATE"),
+    ".corpus_scan": ("CORPORA", "default_data_dir", "scan_corpus"),
+    ".corpora": ("load_corpus", "load_corpora", "with_decoded_audio"),
+    ".protocols": ("PROTOCOLS", "make_split", "check_leakage", "describe_splits"),
+    ".splits": ("load_split",),
+    ".labels": ("EMOTIONS", "LABEL_SETS", "get_label_set"),
+    ".verify": ("verify_download",),
 }
 
-__all__ = list(_NAMES)
+__all__ = [name for names in _MODULES.values() for name in names]
 
-__getattr__ = lazy_getattr(__name__, _NAMES)
+__getattr__ = lazy_getattr(__name__, _MODULES)

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from ..data.audio_files import load_audio
-from ..models.errors import SerError
 from ..inference.recognizer import EmotionRecognizer
 from ..inference.streaming import StreamingRecognizer
+from ..models.errors import SerError
 from ..scoring.speech import NO_SPEECH
 
 MAX_UPLOAD_S = 120.0  # longer uploads are cut to their first two minutes (and the page says so)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from .._lazy import lazy_getattr
 
-_NAMES = {
-    "ser_metrics": ".metrics",
-    "load_ser_metrics": ".metrics",
-    "evaluate_model": ".evaluate",
-    "evaluate_per_corpus": ".evaluate",
-    "score_clips": ".evaluate",
-    "write_report": ".reports",
-    "cross_corpus": ".cross_corpus",
-    "write_cross_corpus": ".cross_corpus",
-    "summarize_folds": ".crossval",
-    "crossval_markdown": ".crossval",
+_MODULES = {
+    ".metrics": ("ser_metrics", "load_ser_metrics"),
+    ".evaluate": ("evaluate_model", "evaluate_per_corpus", "score_clips"),
+    ".reports": ("write_report",),
+    ".cross_corpus": ("cross_corpus", "write_cross_corpus"),
+    ".crossval": ("summarize_folds", "crossval_markdown"),
 }
 
-__all__ = list(_NAMES)
+__all__ = [name for names in _MODULES.values() for name in names]
 
-__getattr__ = lazy_getattr(__name__, _NAMES)
+__getattr__ = lazy_getattr(__name__, _MODULES)

@@ -71,7 +71,7 @@ def write_predictions(path: str | os.PathLike, rows, probabilities: np.ndarray, 
     label's probability, best first) of each clip."""
     with open(path, "w") as out:
         for i, (clip, speaker, emotion) in enumerate(zip(rows["path"], rows["speaker"], rows["emotion"])):
-            scores = {} if predicted[i] < 0 else {all_labels[j]: round(float(probabilities[i, j]), 6)
+            scores = {} if predicted[i] < 0 else {all_labels[j]: round(float(probabilities[i, j]), 4)
                                                   for j in np.argsort(-probabilities[i])}
             record = {"path": clip, "speaker": speaker, "emotion": emotion,
                       "predicted": NO_SPEECH if predicted[i] < 0 else labels[predicted[i]], "scores": scores}

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from .._lazy import lazy_getattr
 
-_NAMES = {
-    "EmotionRecognizer": ".recognizer",
-    "Prediction": ".recognizer",
-    "Segment": ".recognizer",
-    "StreamingRecognizer": ".streaming",
-    "Update": ".streaming",
-    "export_onnx": ".export",
-    "onnx_parity": ".export",
-    "run_benchmark": ".bench",
-    "NO_SPEECH": "..scoring.speech",
-    "bundled_model_dir": "..scoring.loading",
+_MODULES = {
+    ".recognizer": ("EmotionRecognizer", "Prediction", "Segment"),
+    ".streaming": ("StreamingRecognizer", "Update"),
+    ".export": ("export_onnx", "onnx_parity"),
+    ".bench": ("run_benchmark",),
+    "..scoring.speech": ("NO_SPEECH",),
+    "..scoring.loading": ("bundled_model_dir",),
 }
 
-__all__ = list(_NAMES)
+__all__ = [name for names in _MODULES.values() for name in names]
 
-__getattr__ = lazy_getattr(__name__, _NAMES)
+__getattr__ = lazy_getattr(__name__, _MODULES)

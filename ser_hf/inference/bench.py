@@ -93,7 +93,12 @@ def bench_models(seconds: float = 3.0, repeats: int = 20) -> dict:
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
-    from ..models import SerBackboneConfig, SerBackboneForAudioClassification, SerCnnConfig, SerCnnForAudioClassification
+    from ..models import (
+        SerBackboneConfig,
+        SerBackboneForAudioClassification,
+        SerCnnConfig,
+        SerCnnForAudioClassification,
+    )
 
     torch.set_num_threads(1)
     labels = {"id2label": {i: str(i) for i in range(7)}, "label2id": {str(i): i for i in range(7)}}

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 from .._lazy import lazy_getattr
 
-_NAMES = {
-    "SerAudioError": ".errors",
-    "SerDataError": ".errors",
-    "SerError": ".errors",
-    "normalize_audio": ".audio",
-    "SerFeatureExtractor": ".feature_extraction_ser",
-    "SerCnnConfig": ".configuration_ser_cnn",
-    "SerCnnForAudioClassification": ".modeling_ser_cnn",
-    "SerBackboneConfig": ".configuration_ser_backbone",
-    "SerBackboneForAudioClassification": ".modeling_ser_backbone",
+_MODULES = {
+    ".errors": ("SerAudioError", "SerDataError", "SerError"),
+    ".audio": ("normalize_audio",),
+    ".feature_extraction_ser": ("SerFeatureExtractor",),
+    ".configuration_ser_cnn": ("SerCnnConfig",),
+    ".modeling_ser_cnn": ("SerCnnForAudioClassification",),
+    ".configuration_ser_backbone": ("SerBackboneConfig",),
+    ".modeling_ser_backbone": ("SerBackboneForAudioClassification",),
 }
 
-__all__ = list(_NAMES)
+__all__ = [name for names in _MODULES.values() for name in names]
 
-__getattr__ = lazy_getattr(__name__, _NAMES)
+__getattr__ = lazy_getattr(__name__, _MODULES)

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from .._lazy import lazy_getattr
 
-_NAMES = {
-    "BUNDLED": ".loading",
-    "bundled_model_dir": ".loading",
-    "load_model": ".loading",
-    "resolve_model_dir": ".loading",
-    "NO_SPEECH": ".speech",
-    "SILENCE_DB": ".speech",
-    "SpeechGate": ".speech",
-    "ClipScore": ".score",
-    "clip_logits": ".score",
-    "model_inputs": ".score",
-    "score_waveform": ".score",
+_MODULES = {
+    ".loading": ("BUNDLED", "bundled_model_dir", "load_model", "resolve_model_dir"),
+    ".speech": ("NO_SPEECH", "SILENCE_DB", "SpeechGate"),
+    ".score": ("ClipScore", "clip_logits", "model_inputs", "score_waveform"),
 }
 
-__all__ = list(_NAMES)
+__all__ = [name for names in _MODULES.values() for name in names]
 
-__getattr__ = lazy_getattr(__name__, _NAMES)
+__getattr__ = lazy_getattr(__name__, _MODULES)

@@ -30,7 +30,7 @@ Returns:
     `ua`, `wa`, `macro_f1`, `weighted_f1` (floats), `per_class` (dict), `confusion_matrix` (list of lists),
     `labels` (the names, or ids as strings).
 Examples:
-    >>> metric = evaluate.load("ser_hf/metrics/ser_metrics")
+    >>> metric = evaluate.load("ser_hf/evaluation/metrics/ser_metrics")
     >>> metric.compute(predictions=[0, 1, 1, 2], references=[0, 1, 2, 2])["ua"]
     0.8333333333333334
 """

@@ -48,3 +48,12 @@ def test_int16_and_channel_layouts():
     assert to_mono(stereo).shape == (100,) and np.allclose(to_mono(stereo), 0.5)
     with pytest.raises(SerAudioError, match="mono"):
         to_mono(np.zeros((2, 2, 10)))
+
+
+def test_a_zero_byte_file_and_a_folder_say_what_they_are(tmp_path):
+    zero = tmp_path / "zero.wav"
+    zero.write_bytes(b"")
+    with pytest.raises(SerAudioError, match=r"zero.wav is empty \(0 bytes\)"):
+        load_audio(zero)
+    with pytest.raises(SerAudioError, match="is a directory"):
+        load_audio(tmp_path)

@@ -33,10 +33,11 @@ def make_crema(root, write):
 def test_report_files_and_json_keys(tmp_path, audio_writer):
     model = save_model(tmp_path / "model", CORE7)
     data = make_crema(tmp_path / "crema_d", audio_writer)
-    metrics = evaluate_model(model, "crema_d", data, tmp_path / "report", progress=False)
+    metrics = evaluate_model(model, "crema_d", data, tmp_path / "report", progress=False, vad=False)
     saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert set(saved) == {"ua", "wa", "macro_f1", "weighted_f1", "labels", "per_class", "confusion_matrix",
-                          "num_records", "skipped"}
+                          "num_records", "skipped", "ece", "ece_at_temperature_1", "calibration"}
+    assert 0 <= saved["ece"] <= 1 and saved["calibration"]["temperature"] == 1.0
     assert saved == json.loads(json.dumps(metrics))
     assert saved["labels"] == ["neutral", "happy", "sad", "angry", "fearful", "disgust"]  # model labels CREMA-D has
     assert saved["num_records"] == 12 and np.asarray(saved["confusion_matrix"]).sum() == 12
@@ -64,8 +65,8 @@ def test_label_set_the_model_lacks_is_a_clear_error(tmp_path, audio_writer):
     model = save_model(tmp_path / "model", list(LABEL_SETS["big4"]))
     data = make_crema(tmp_path / "crema_d", audio_writer)
     with pytest.raises(SerError, match="does not predict fearful, disgust"):
-        evaluate_model(model, "crema_d", data, tmp_path / "out", label_set="core6", progress=False)
-    metrics = evaluate_model(model, "crema_d", data, tmp_path / "out", progress=False)
+        evaluate_model(model, "crema_d", data, tmp_path / "out", label_set="core6", progress=False, vad=False)
+    metrics = evaluate_model(model, "crema_d", data, tmp_path / "out", progress=False, vad=False)
     assert metrics["labels"] == ["neutral", "happy", "sad", "angry"]
 
 
@@ -79,7 +80,7 @@ def test_cross_corpus_matrix(tmp_path, audio_writer):
     (data / "crema_d").symlink_to(crema)
     (data / "tess").symlink_to(tess)
     models = {"crema_d": str(save_model(tmp_path / "m1", CORE7)), "tess": str(save_model(tmp_path / "m2", CORE7))}
-    summary = cross_corpus(models, data, tmp_path / "cc", label_set="big4", progress=False)
+    summary = cross_corpus(models, data, tmp_path / "cc", label_set="big4", progress=False, vad=False)
     assert set(summary["ua"]) == {"crema_d", "tess"} and set(summary["ua"]["tess"]) == {"crema_d", "tess"}
     assert "| crema_d |" in (tmp_path / "cc" / "cross_corpus.md").read_text()
     assert (tmp_path / "cc" / "cross_corpus.png").stat().st_size > 5000
@@ -130,7 +131,7 @@ def test_per_corpus_reports_of_the_multi_corpus_test_fold(tmp_path, audio_writer
     make_tess(data / "tess", audio_writer)
     model = save_model(tmp_path / "model", CORE7)
     result = run_cli("evaluate", "--model", str(model), "--corpus", "all", "--protocol", "multi-corpus", "--fold", "1",
-                     "--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--json")
+                     "--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--json", "--no-vad")
     assert result.returncode == 0, result.stderr
     per_corpus = json.loads(result.stdout)
     # fold 1: RAVDESS actors 1-4 (2 emotions x 2 takes), CREMA-D actors 1001 and 1007, TESS's older speaker OAF

@@ -24,7 +24,7 @@ def model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def recognizer(model_dir):
-    return EmotionRecognizer.from_pretrained(model_dir)
+    return EmotionRecognizer.from_pretrained(model_dir, vad=False)  # synthetic voices: Silero VAD hears no speech
 
 
 def run_cli(*args):
@@ -84,7 +84,7 @@ def test_predict_cli_json_csv_and_exit_codes(tmp_path, model_dir):
     text.write_text("this is not audio")
     truncated = tmp_path / "in" / "truncated.wav"
     truncated.write_bytes(good.read_bytes()[:44])  # the header only
-    result = run_cli("predict", str(tmp_path / "in"), "--model", str(model_dir), "--format", "json")
+    result = run_cli("predict", str(tmp_path / "in"), "--model", str(model_dir), "--format", "json", "--no-vad")
     assert result.returncode == 1
     records = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(result.stdout)}
     assert set(records["good.wav"]) == {"path", "label", "scores", "segments"}
@@ -93,10 +93,10 @@ def test_predict_cli_json_csv_and_exit_codes(tmp_path, model_dir):
     assert "error" in records["truncated.wav"]
     assert result.stderr.count("ser-hf: error:") == 2 and "Traceback" not in result.stderr
 
-    ok = run_cli("predict", str(good), "--model", str(model_dir), "--format", "csv")
+    ok = run_cli("predict", str(good), "--model", str(model_dir), "--format", "csv", "--no-vad")
     assert ok.returncode == 0
     assert ok.stdout.splitlines()[0] == "path,label,score,error" and ok.stdout.splitlines()[1].startswith(str(good))
-    table = run_cli("predict", str(good), "--model", str(model_dir))
+    table = run_cli("predict", str(good), "--model", str(model_dir), "--no-vad")
     assert table.returncode == 0 and str(good) in table.stdout
 
 
@@ -162,7 +162,7 @@ def test_streaming_rejects_bad_chunks(recognizer):
 def test_stream_cli_json_lines(tmp_path, model_dir):
     path = tmp_path / "clip.wav"
     sf.write(str(path), voice(3.0, 44100), 44100)
-    result = run_cli("stream", str(path), "--model", str(model_dir), "--json", "--chunk", "0.13")
+    result = run_cli("stream", str(path), "--model", str(model_dir), "--json", "--chunk", "0.13", "--no-vad")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [round(line["time"], 2) for line in lines] == [1.0, 1.5, 2.0, 2.5, 3.0]
@@ -196,7 +196,7 @@ def test_vad_skips_windows_without_speech(data_root, model_dir):
     speech = load_audio(data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg")
     noise = (0.02 * np.random.default_rng(0).standard_normal(8 * 16000)).astype(np.float32)  # loud, not speech
     audio = np.concatenate([noise, speech])
-    plain = EmotionRecognizer.from_pretrained(model_dir).predict(audio, sampling_rate=16000)
+    plain = EmotionRecognizer.from_pretrained(model_dir, vad=False).predict(audio, sampling_rate=16000)
     with_vad = EmotionRecognizer.from_pretrained(model_dir, vad=True).predict(audio, sampling_rate=16000)
     assert plain.segments[0].start == 0.0  # the energy gate lets loud noise through
     assert with_vad.segments and all(s.end > 8.0 for s in with_vad.segments)  # VAD keeps windows with the speech

@@ -157,7 +157,7 @@ def test_whisper_backbone_loads_by_remote_code_without_ser_hf(tmp_path):
     fe.save_pretrained(folder)
     x = tone(2.0)
     out = run_remote(folder, x, tmp_path)
-    assert out["module"].startswith("transformers_modules") and out["fe"] == "WhisperFeatureExtractor"
+    assert out["module"].startswith("transformers_modules") and out["fe"] == "SerWhisperFeatureExtractor"
     with torch.no_grad():
         expected = model(**fe(x, sampling_rate=16000, return_tensors="pt")).logits[0]
     np.testing.assert_allclose(out["logits"], expected.numpy(), atol=1e-5)

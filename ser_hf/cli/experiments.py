@@ -31,6 +31,11 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_robustness(results: dict | None, indent: str = "") -> None:
+    for condition, m in (results or {}).items():
+        print(f"{indent}{condition:<14} UA {m['ua']:.3f}  WA {m['wa']:.3f}  no speech {m['no_speech']}")
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation.evaluate import evaluate_model, evaluate_per_corpus
 
@@ -38,21 +43,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not args.protocol:
             raise SerError("--corpus all scores each corpus of a protocol's test fold; pass --protocol too.")
         results = evaluate_per_corpus(args.model, args.data_dir, args.output_dir, protocol=args.protocol,
-                                      fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json)
+                                      fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
+                                      vad=args.vad, conditions=args.conditions)
         if args.json:
             print_json(results)
         else:
             for corpus, m in results.items():
                 print(f"{corpus}: UA {m['ua']:.3f}  WA {m['wa']:.3f}  macro F1 {m['macro_f1']:.3f}  ({m['num_records']} clips)")
+                print_robustness(m.get("robustness"), indent="  ")
             print(f"Reports: {Path(args.output_dir)}/<corpus>/report.md")
         return 0
     metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
-                             fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json)
+                             fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
+                             vad=args.vad, conditions=args.conditions)
     if args.json:
         print_json({k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")})
     else:
         print(f"UA {metrics['ua']:.3f}  WA {metrics['wa']:.3f}  macro F1 {metrics['macro_f1']:.3f}  "
               f"weighted F1 {metrics['weighted_f1']:.3f}  ({metrics['num_records']} clips)")
+        print_robustness(metrics.get("robustness"))
         print(f"Report: {Path(args.output_dir) / 'report.md'}; every clip: {Path(args.output_dir) / 'predictions.jsonl'}")
     return 0
 
@@ -99,6 +108,20 @@ def cmd_convert_whisper(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from ..evaluation.calibration import calibrate_model
+
+    result = calibrate_model(args.model, args.data_dir, protocol=args.protocol, fold=args.fold, calm=args.calm,
+                             label_set=args.label_set, write=args.write, progress=not args.json)
+    if args.json:
+        print_json(result)
+    else:
+        print(f"temperature {result['temperature']:g} on {result['num_records']} clips of the validation speakers of "
+              f"{result['protocol']} fold {result['fold']} (UA {result['ua']:.3f}): expected calibration error "
+              f"{result['ece_before']:.3f} -> {result['ece_after']:.3f}" + ("; written to config.json" if args.write else ""))
+    return 0
+
+
 def add_commands(commands, parser_class) -> None:
     train = commands.add_parser("train", help="train a model from a YAML recipe (--key value overrides)",
                                 epilog="Any --key value after the recipe overrides that field of the recipe.")
@@ -121,9 +144,25 @@ def add_commands(commands, parser_class) -> None:
     evaluate.add_argument("--fold", type=int, default=1)
     evaluate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: the model's labels the corpus has")
     evaluate.add_argument("--calm", choices=CALM_POLICIES, default="drop")
+    evaluate.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
+                          help="the speech gate of `predict`: Silero VAD as well as the energy gate (default: on)")
+    evaluate.add_argument("--conditions", type=lambda text: [c for c in text.split(",") if c], default=None,
+                          metavar="LIST", help="also score under each condition, e.g. clean,noise:10,noise:0,reverb,"
+                                               "telephone,quiet:-30,codec (writes robustness.json and a plot)")
     evaluate.add_argument("--output-dir", required=True)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    calibrate = commands.add_parser("calibrate", help="fit a model's temperature on validation speakers")
+    calibrate.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
+    calibrate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
+    calibrate.add_argument("--protocol", choices=PROTOCOLS, default="multi-corpus")
+    calibrate.add_argument("--fold", type=int, default=1)
+    calibrate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: core7")
+    calibrate.add_argument("--calm", choices=CALM_POLICIES, default="merge")
+    calibrate.add_argument("--write", action="store_true", help="store the temperature in the model's config.json")
+    calibrate.add_argument("--json", action="store_true")
+    calibrate.set_defaults(func=cmd_calibrate)
 
     crosscorpus = commands.add_parser("crosscorpus", help="train-corpus x test-corpus UA matrix and heatmap")
     crosscorpus.add_argument("--baseline", action="store_true",

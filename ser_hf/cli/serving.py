@@ -28,7 +28,8 @@ def audio_files(inputs: list[str]) -> list[str]:
 def cmd_predict(args: argparse.Namespace) -> int:
     from ..inference.recognizer import EmotionRecognizer
 
-    recognizer = EmotionRecognizer.from_pretrained(args.model, window_s=args.window, hop_s=args.hop, vad=args.vad)
+    recognizer = EmotionRecognizer.from_pretrained(args.model, window_s=args.window, hop_s=args.hop, vad=args.vad,
+                                                   min_confidence=args.min_confidence)
     files = audio_files(args.inputs)
     if not files:
         raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
@@ -217,7 +218,10 @@ def add_commands(commands, parser_class) -> None:
     predict.add_argument("--window", type=float, default=4.0, help="window for long audio, seconds")
     predict.add_argument("--hop", type=float, default=2.0, help="hop between windows, seconds")
     predict.add_argument("--top-k", type=int, default=None, help="keep the K best scores")
-    predict.add_argument("--vad", action="store_true", help="skip non-speech with Silero VAD (extra vad)")
+    predict.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
+                         help="Silero VAD as well as the energy gate decides \"no speech\" (default: on)")
+    predict.add_argument("--min-confidence", type=float, default=None,
+                         help="answer \"uncertain\" when the top probability is below this")
     predict.set_defaults(func=cmd_predict)
 
     for name, help_text in (("stream", "play a file into the streaming recognizer"),
@@ -235,7 +239,8 @@ def add_commands(commands, parser_class) -> None:
         sub.add_argument("--window", type=float, default=2.0, help="seconds each update looks at")
         sub.add_argument("--hop", type=float, default=0.5, help="seconds between updates")
         sub.add_argument("--smoothing", type=float, default=0.5, help="moving-average weight of past updates")
-        sub.add_argument("--vad", action="store_true", help="Silero VAD as well as the energy gate")
+        sub.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
+                         help="Silero VAD as well as the energy gate decides \"no speech\" (default: on)")
         sub.add_argument("--json", action="store_true", help="JSON lines")
 
     push = commands.add_parser("push", help="publish a trained model (or the Space) to the Hugging Face Hub")

@@ -31,10 +31,11 @@ BUNDLED_MODELS = {"default": None, "compact": "compact"}
 class ModelPool:
     """Recognizers by name, loaded on first use (``"default"``, ``"compact"`` or folders)."""
 
-    def __init__(self, models: dict[str, str | os.PathLike | None]):
+    def __init__(self, models: dict[str, str | os.PathLike | None], vad: bool = True):
         if not models:
             raise SerError("The demo needs at least one model.")
         self.sources = dict(models)
+        self.vad = vad
         self._loaded: dict[str, EmotionRecognizer] = {}
 
     @property
@@ -48,7 +49,7 @@ class ModelPool:
         if name not in self._loaded:
             source = self.sources[name]
             self._loaded[name] = source if isinstance(source, EmotionRecognizer) else \
-                EmotionRecognizer.from_pretrained(source)
+                EmotionRecognizer.from_pretrained(source, vad=self.vad)
         return self._loaded[name]
 
 

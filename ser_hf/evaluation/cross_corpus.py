@@ -10,7 +10,8 @@ import numpy as np
 from .evaluate import evaluate_model
 
 
-def cross_corpus(models: dict[str, str], data_dir, output_dir, label_set: str = "core6", progress: bool = True) -> dict:
+def cross_corpus(models: dict[str, str], data_dir, output_dir, label_set: str = "core6", progress: bool = True,
+                 vad: bool = True) -> dict:
     """Evaluate each model (trained on the corpus named by its key) on every corpus in ``models``' keys, on
     ``label_set``; write ``cross_corpus.json``, ``cross_corpus.md`` and ``cross_corpus.png``."""
     out = Path(output_dir)
@@ -19,7 +20,7 @@ def cross_corpus(models: dict[str, str], data_dir, output_dir, label_set: str = 
     for train_corpus, model_dir in models.items():
         for test_corpus in names:
             result = evaluate_model(model_dir, test_corpus, data_dir, out / f"{train_corpus}_on_{test_corpus}",
-                                    label_set=label_set, progress=progress)
+                                    label_set=label_set, progress=progress, vad=vad)
             matrix.setdefault(train_corpus, {})[test_corpus] = {"ua": result["ua"], "wa": result["wa"]}
     return write_cross_corpus(matrix, out, label_set, {k: str(v) for k, v in models.items()})
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..models.errors import SerError
-from ..scoring.score import score_waveform
-from ..scoring.speech import NO_SPEECH
+from ..scoring.score import score_waveform, temperature_of
+from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
 from .reports import write_report
 
 
@@ -49,13 +49,14 @@ def evaluation_labels(model_labels: list[str], corpus: str, label_set: str | Non
 
 
 def score_clips(model, feature_extractor, waveforms: Iterable[np.ndarray], columns: list[int], *,
-                progress: bool = False, total: int | None = None, desc: str = "Scoring") -> tuple[np.ndarray, np.ndarray]:
+                progress: bool = False, total: int | None = None, desc: str = "Scoring",
+                gate: SpeechGate | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(probabilities (clips, num_model_labels), predicted (clips,))``: each clip scored by ``score_waveform``;
     ``predicted`` indexes ``columns`` (the argmax over those labels), -1 where there was no speech (its row of
     probabilities is NaN)."""
     rows, predicted = [], []
     for wave in tqdm(waveforms, desc=desc, total=total, disable=not progress):
-        probabilities = score_waveform(model, feature_extractor, wave).probabilities
+        probabilities = score_waveform(model, feature_extractor, wave, gate=gate).probabilities
         if probabilities is None:
             rows.append(np.full(model.config.num_labels, np.nan, dtype=np.float32))
             predicted.append(-1)
@@ -89,10 +90,14 @@ def evaluate_model(
     label_set: str | None = None,
     calm: str = "drop",
     progress: bool = True,
+    vad: bool = True,
+    conditions: Sequence[str] | None = None,
 ) -> dict:
     """Score ``model`` (a folder; ``None``/``"compact"`` for the bundled ones) on ``corpus``: the whole corpus,
-    or ``corpus``'s share of the test part of ``fold`` of ``protocol`` (multi-corpus included). Writes the report
-    files and ``predictions.jsonl`` to ``output_dir``; returns the metrics."""
+    or ``corpus``'s share of the test part of ``fold`` of ``protocol`` (multi-corpus included), with the speech
+    gate ``predict`` uses (Silero VAD unless ``vad=False``). Writes the report files and ``predictions.jsonl`` to
+    ``output_dir``; with ``conditions`` (see :mod:`ser_hf.data.degradations`) also the robustness report. Returns
+    the metrics (with ``robustness``: condition -> metrics)."""
     from ..data.audio_files import load_audio
     from ..data.corpora import load_corpus
     from ..data.protocols import PROTOCOL_CORPORA, make_split
@@ -109,13 +114,28 @@ def evaluate_model(
         dataset = make_split(dataset, protocol, fold)["test"]
     rate = feature_extractor.sampling_rate
     waves = (load_audio(path, rate) for path in dataset["path"])
+    gate = default_gate(vad)
     probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                           total=len(dataset), desc=f"Evaluating on {corpus}")
+                                           total=len(dataset), desc=f"Evaluating on {corpus}", gate=gate)
     name = "/".join(Path(str(model)).parts[-2:]) if model and str(model) not in ("default", "compact") else (model or "default")
     title = f"{name} on {corpus}" + (f", {protocol} fold {fold}" if protocol else "")
     metrics = write_report(output_dir, predicted, np.asarray(dataset["label"]), labels, rows=dataset,
-                           skipped=[vars(s) for s in skipped], title=title)
+                           skipped=[vars(s) for s in skipped], title=title, probabilities=probabilities[:, columns],
+                           temperature=temperature_of(network))
     write_predictions(Path(output_dir) / "predictions.jsonl", dataset, probabilities, predicted, labels, all_labels)
+    if conditions:
+        from .robustness import score_conditions, write_robustness
+
+        def score(waves):
+            probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
+                                                   total=len(dataset), desc=f"{corpus}, a condition", gate=gate)
+            return probabilities[:, columns], predicted
+
+        paths = dataset["path"]
+        metrics["robustness"] = score_conditions(score, lambda i: load_audio(paths[i], rate), len(paths),
+                                                 np.asarray(dataset["label"]), labels, conditions,
+                                                 temperature_of(network))
+        write_robustness(output_dir, metrics["robustness"], title)
     return metrics
 
 
@@ -129,6 +149,8 @@ def evaluate_per_corpus(
     label_set: str | None = None,
     calm: str = "drop",
     progress: bool = True,
+    vad: bool = True,
+    conditions: Sequence[str] | None = None,
 ) -> dict:
     """Score ``model`` on each corpus of ``protocol``'s ``fold`` test part separately (reports in
     ``output_dir/<corpus>``); writes and returns ``per_corpus.json``: ``{corpus: metrics summary}``."""
@@ -137,9 +159,11 @@ def evaluate_per_corpus(
     results = {}
     for corpus in PROTOCOL_CORPORA[protocol]:
         metrics = evaluate_model(model, corpus, data_dir, Path(output_dir) / corpus, protocol=protocol, fold=fold,
-                                 label_set=label_set, calm=calm, progress=progress)
+                                 label_set=label_set, calm=calm, progress=progress, vad=vad, conditions=conditions)
         results[corpus] = {"protocol": protocol, "fold": fold, "labels": metrics["labels"], "calm": calm,
                            **{k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")}}
+        if conditions:
+            results[corpus]["robustness"] = metrics["robustness"]
     (Path(output_dir) / "per_corpus.json").write_text(json.dumps(results, indent=2))
     return results
 

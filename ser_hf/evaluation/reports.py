@@ -8,13 +8,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .calibration import calibration_metrics, plot_calibration
 from .metrics import ser_metrics
 
 
 def write_report(output_dir, predictions: np.ndarray, references: np.ndarray, labels: list[str], *, rows=None,
-                 skipped: list[dict] | None = None, title: str = "Evaluation") -> dict:
+                 skipped: list[dict] | None = None, title: str = "Evaluation", probabilities: np.ndarray | None = None,
+                 temperature: float = 1.0) -> dict:
     """Write ``metrics.json``, ``report.md`` and ``confusion_matrix.png``; ``rows`` (a Dataset or dict of
-    columns with ``speaker``, ``gender``, ``intensity``, ``corpus``) enables the error analysis."""
+    columns with ``speaker``, ``gender``, ``intensity``, ``corpus``) enables the error analysis, and
+    ``probabilities (clips, len(labels))`` the calibration (``ece``, ``calibration.png``)."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     computed = ser_metrics(predictions, references, labels)
@@ -23,6 +26,11 @@ def write_report(output_dir, predictions: np.ndarray, references: np.ndarray, la
                    num_records=computed["num_records"], skipped=skipped or [])
     if computed["no_speech"]:  # clips answered "no speech": left out of the figures, and said so
         metrics["no_speech"] = computed["no_speech"]
+    calibration = calibration_metrics(probabilities, references, temperature) if probabilities is not None else {}
+    if calibration:
+        metrics.update(ece=calibration["ece"], ece_at_temperature_1=calibration["ece_at_temperature_1"],
+                       calibration={k: calibration[k] for k in ("temperature", "reliability", "coverage")})
+        plot_calibration(calibration["reliability"], calibration["coverage"], out / "calibration.png", title)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     analysis = error_analysis(predictions, references, labels, rows, metrics["confusion_matrix"]) if rows is not None else {}
     (out / "report.md").write_text(report_markdown(metrics, analysis, title))
@@ -74,6 +82,15 @@ def report_markdown(metrics: dict, analysis: dict, title: str) -> str:
     for label, row in zip(labels, metrics["confusion_matrix"]):
         lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
     lines += ["", "![confusion matrix](confusion_matrix.png)"]
+    if "ece" in metrics:
+        calibration = metrics["calibration"]
+        lines += ["", "## Calibration", "", f"Expected calibration error {metrics['ece']:.3f} at the model's temperature "
+                  f"{calibration['temperature']:g} ({metrics['ece_at_temperature_1']:.3f} at temperature 1). "
+                  "Answering \"uncertain\" below a confidence threshold (`--min-confidence`):", "",
+                  "| min confidence | clips answered | accuracy on them |", "|---:|---:|---:|"]
+        lines += [f"| {row['min_confidence']:.1f} | {row['coverage']:.1%} | {row['accuracy']:.3f} |"
+                  for row in calibration["coverage"]]
+        lines += ["", "![reliability and coverage](calibration.png)"]
     if analysis:
         lines += ["", "## Error analysis", "", "### Most confused pairs", "", "| true | predicted as | share of the true class | clips |",
                   "|---|---|---:|---:|"]

@@ -18,8 +18,10 @@ from ..data.audio_files import DEFAULT_SAMPLING_RATE, load_audio
 from ..models.audio import normalize_audio
 from ..models.errors import SerError
 from ..scoring.loading import load_model
-from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_logits, score_waveform, softmax
-from ..scoring.speech import NO_SPEECH, SpeechGate
+from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_logits, score_waveform, softmax, temperature_of
+from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
+
+UNCERTAIN = "uncertain"
 
 
 @dataclass
@@ -50,7 +52,7 @@ class EmotionRecognizer:
     """A model and its feature extractor, ready for prediction on raw audio."""
 
     def __init__(self, model, feature_extractor, window_s: float = WINDOW_S, hop_s: float = HOP_S,
-                 device: str = "cpu", vad: bool = False):
+                 device: str = "cpu", vad: bool = True, min_confidence: float | None = None):
         if window_s <= 0 or hop_s <= 0:
             raise SerError(f"window and hop must be positive, got {window_s} s and {hop_s} s.")
         self.model = model.eval().to(device)
@@ -61,7 +63,11 @@ class EmotionRecognizer:
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
         self.sampling_rate = getattr(feature_extractor, "sampling_rate", DEFAULT_SAMPLING_RATE)
         self.input_name = model.main_input_name
-        self.gate = SpeechGate(vad=vad, sampling_rate=self.sampling_rate)
+        self.gate = default_gate(vad) if self.sampling_rate == DEFAULT_SAMPLING_RATE else \
+            SpeechGate(vad=vad, sampling_rate=self.sampling_rate)
+        if min_confidence is not None and not 0 <= min_confidence <= 1:
+            raise SerError(f"min_confidence must be in [0, 1], got {min_confidence}.")
+        self.min_confidence = min_confidence
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, **kwargs) -> "EmotionRecognizer":
@@ -73,7 +79,7 @@ class EmotionRecognizer:
 
     def probabilities(self, waveform: np.ndarray) -> np.ndarray:
         """Probabilities ``(num_labels,)`` of one mono waveform ``(samples,)`` at the model's rate, in one pass."""
-        return softmax(clip_logits(self.model, self.feature_extractor, waveform))
+        return softmax(clip_logits(self.model, self.feature_extractor, waveform) / temperature_of(self.model))
 
     def waveform(self, audio, sampling_rate: int | None = None) -> np.ndarray:
         """A path or an array -> the mono float32 waveform ``(samples,)`` at the model's rate."""
@@ -96,10 +102,17 @@ class EmotionRecognizer:
         scored = self.score(self.waveform(audio, sampling_rate))
         if not scored.has_speech:
             return Prediction(NO_SPEECH, {}, [], path, scored.duration_s)
-        segments = [Segment(w.start, w.end, self.labels[int(np.argmax(w.probabilities))],
-                            self._scores(w.probabilities, top_k)) for w in scored.windows]
-        return Prediction(self.labels[int(np.argmax(scored.probabilities))], self._scores(scored.probabilities, top_k),
-                          segments, path, scored.duration_s)
+        segments = [Segment(w.start, w.end, self._label(w.probabilities), self._scores(w.probabilities, top_k))
+                    for w in scored.windows]
+        return Prediction(self._label(scored.probabilities), self._scores(scored.probabilities, top_k), segments, path,
+                          scored.duration_s)
+
+    def _label(self, probabilities: np.ndarray) -> str:
+        """The top label, or "uncertain" when its probability is below ``min_confidence``."""
+        best = int(np.argmax(probabilities))
+        if self.min_confidence is not None and probabilities[best] < self.min_confidence:
+            return UNCERTAIN
+        return self.labels[best]
 
     def predict(self, audio, sampling_rate: int | None = None, top_k: int | None = None):
         """Predict one clip (a path or an array) or a list of clips (paths or arrays); see :class:`Prediction`."""

@@ -5,7 +5,7 @@ dtype, finite values), are resampled as they come (a stateful soxr stream per in
 and written into a ring buffer that holds the last ``window_s`` seconds, so memory stays bounded for
 hours of input. Every ``hop_s`` seconds of audio, the window is classified and the probabilities are
 smoothed with an exponential moving average over updates. A window without speech (the speech gate of
-:mod:`ser_hf.scoring.speech`, with Silero VAD when ``vad=True``) gives a "no speech" update instead of a forced emotion, and resets
+:mod:`ser_hf.scoring.speech`, with Silero VAD unless ``vad=False``) gives a "no speech" update instead of a forced emotion, and resets
 the smoothing.
 """
 
@@ -44,23 +44,25 @@ class StreamingRecognizer:
         hop_s: seconds of new audio between updates.
         min_speech_s: audio needed before the first update.
         smoothing: weight of the previous smoothed scores in the moving average (0 switches it off).
-        vad: use Silero VAD as well as the energy gate to decide "no speech".
+        vad: Silero VAD as well as the energy gate decides "no speech" (default: as the recognizer does, on).
         silence_db: RMS level (dBFS) under which a window is "no speech" (the one gate's threshold by default).
     """
 
-    def __init__(self, model=None, window_s: float = 2.0, hop_s: float = 0.5, vad: bool = False,
+    def __init__(self, model=None, window_s: float = 2.0, hop_s: float = 0.5, vad: bool | None = None,
                  smoothing: float = 0.5, min_speech_s: float = 1.0, silence_db: float = SILENCE_DB):
         if window_s <= 0 or hop_s <= 0 or hop_s > window_s:
             raise SerAudioError(f"Expected 0 < hop_s <= window_s, got hop {hop_s} s and window {window_s} s.")
         if not 0 <= smoothing < 1:
             raise SerAudioError(f"smoothing must be in [0, 1), got {smoothing}.")
-        self.recognizer = model if isinstance(model, EmotionRecognizer) else EmotionRecognizer.from_pretrained(model)
+        self.recognizer = model if isinstance(model, EmotionRecognizer) else \
+            EmotionRecognizer.from_pretrained(model, vad=True if vad is None else vad)
+        vad = self.recognizer.gate.vad is not None if vad is None else vad
         self.rate = self.recognizer.sampling_rate
         self.window = int(window_s * self.rate)
         self.hop = int(hop_s * self.rate)
         self.min_samples = min(self.window, int(min_speech_s * self.rate))
         self.smoothing = smoothing
-        self.gate = SpeechGate(silence_db, vad=vad, sampling_rate=self.rate)
+        self.gate = SpeechGate(silence_db, vad=vad, sampling_rate=self.rate, cache_size=0)  # windows never repeat
         self.reset()
 
     @property

@@ -15,6 +15,7 @@ _MODULES = {
     ".errors": ("SerAudioError", "SerDataError", "SerError"),
     ".audio": ("normalize_audio",),
     ".feature_extraction_ser": ("SerFeatureExtractor",),
+    ".feature_extraction_ser_whisper": ("SerWhisperFeatureExtractor",),
     ".configuration_ser_cnn": ("SerCnnConfig",),
     ".modeling_ser_cnn": ("SerCnnForAudioClassification",),
     ".configuration_ser_backbone": ("SerBackboneConfig",),

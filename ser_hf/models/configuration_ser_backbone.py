@@ -24,6 +24,9 @@ class SerBackboneConfig(PretrainedConfig):
         attention_channels (`int`, defaults to 128): bottleneck of the attentive statistics pooling.
         dropout (`float`, defaults to 0.2): dropout before the classifier.
         label_smoothing (`float`, defaults to 0.0) / class_weights (`list[float]`, *optional*): the loss.
+        calibration_temperature (`float`, defaults to 1.0): the logits are divided by it before the softmax in every
+            scoring path; fitted on validation speakers after training (temperature scaling). Not named
+            `temperature`: transformers reserves that name for generation.
     """
 
     model_type = "ser_backbone"
@@ -42,6 +45,7 @@ class SerBackboneConfig(PretrainedConfig):
         dropout: float = 0.2,
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
+        calibration_temperature: float = 1.0,
         **kwargs,
     ):
         if backbone_config is not None and not isinstance(backbone_config, dict):
@@ -58,6 +62,7 @@ class SerBackboneConfig(PretrainedConfig):
         self.dropout = dropout
         self.label_smoothing = label_smoothing
         self.class_weights = list(class_weights) if class_weights is not None else None
+        self.calibration_temperature = calibration_temperature
         super().__init__(**kwargs)
 
     @property

@@ -25,6 +25,9 @@ class SerCnnConfig(PretrainedConfig):
         dropout (`float`, defaults to 0.3): dropout before the classifier.
         label_smoothing (`float`, defaults to 0.0): label smoothing of the cross-entropy loss.
         class_weights (`list[float]`, *optional*): per-class weights of the loss (class imbalance).
+        calibration_temperature (`float`, defaults to 1.0): the logits are divided by it before the softmax in every
+            scoring path; fitted on validation speakers after training (temperature scaling). Not named
+            `temperature`: transformers reserves that name for generation.
         spec_augment (`bool`, defaults to `False`): SpecAugment time and frequency masks in training mode.
         mask_time_width / mask_freq_width (`int`, defaults to 20 / 8), num_time_masks / num_freq_masks
             (`int`, defaults to 2 / 2): SpecAugment mask sizes and counts.
@@ -44,6 +47,7 @@ class SerCnnConfig(PretrainedConfig):
         dropout: float = 0.3,
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
+        calibration_temperature: float = 1.0,
         spec_augment: bool = False,
         mask_time_width: int = 20,
         mask_freq_width: int = 8,
@@ -63,6 +67,7 @@ class SerCnnConfig(PretrainedConfig):
         self.dropout = dropout
         self.label_smoothing = label_smoothing
         self.class_weights = list(class_weights) if class_weights is not None else None
+        self.calibration_temperature = calibration_temperature
         self.spec_augment = spec_augment
         self.mask_time_width = mask_time_width
         self.mask_freq_width = mask_freq_width

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .speech import SpeechGate
+from .speech import SpeechGate, default_gate
 
 WINDOW_S = 4.0
 HOP_S = 2.0
@@ -25,8 +25,10 @@ def model_inputs(feature_extractor, waveform: np.ndarray, input_name: str, retur
     """The model's inputs for one mono clip ``(samples,)`` at the extractor's rate: ``{input_name, "attention_mask"}``
     with a batch axis of 1, at the clip's own length for every extractor (``WhisperFeatureExtractor`` would
     otherwise pad to 30 s)."""
+    from transformers import WhisperFeatureExtractor
+
     kwargs = {"sampling_rate": feature_extractor.sampling_rate, "return_tensors": return_tensors}
-    if type(feature_extractor).__name__ == "WhisperFeatureExtractor":
+    if isinstance(feature_extractor, WhisperFeatureExtractor):
         kwargs.update(padding="longest", return_attention_mask=True)
     encoded = feature_extractor(waveform, **kwargs)
     return {key: encoded[key] for key in (input_name, "attention_mask") if key in encoded}
@@ -92,22 +94,29 @@ class ClipScore:
         return self.probabilities is not None
 
 
+def temperature_of(model) -> float:
+    """The model's calibration temperature (``config.calibration_temperature``; 1 when it has none)."""
+    return float(getattr(model.config, "calibration_temperature", None) or 1.0)
+
+
 def score_waveform(model, feature_extractor, waveform: np.ndarray, *, window_s: float = WINDOW_S,
                    hop_s: float = HOP_S, gate: SpeechGate | None = None) -> ClipScore:
-    """Score one mono clip ``(samples,)`` at the feature extractor's rate (see the module docstring)."""
-    gate = gate or SpeechGate()
+    """Score one mono clip ``(samples,)`` at the feature extractor's rate (see the module docstring); each
+    window's logits are divided by the model's calibration temperature before the softmax."""
+    gate = gate or default_gate()
+    temperature = temperature_of(model)
     rate = feature_extractor.sampling_rate
     window, hop = int(window_s * rate), int(hop_s * rate)
     starts = window_starts(len(waveform), window, hop)
     duration = len(waveform) / rate
     if len(starts) == 1:
-        probabilities = softmax(clip_logits(model, feature_extractor, waveform)) if gate(waveform) else None
+        probabilities = softmax(clip_logits(model, feature_extractor, waveform) / temperature) if gate(waveform) else None
         return ClipScore(probabilities, duration)
     windows = []
     for start in starts:
         piece = waveform[start : start + window]
         if gate(piece):
             windows.append(WindowScore(round(start / rate, 3), round((start + window) / rate, 3),
-                                       softmax(clip_logits(model, feature_extractor, piece))))
+                                       softmax(clip_logits(model, feature_extractor, piece) / temperature)))
     overall = np.mean([w.probabilities for w in windows], axis=0) if windows else None
     return ClipScore(overall, duration, windows)

@@ -1,9 +1,12 @@
-"""The speech gate: is there speech in a window? An energy gate (always), then Silero VAD when asked for.
+"""The speech gate: is there speech in a window? An energy gate, then Silero VAD (on by default).
 
-One threshold serves every path (files, windows of long audio, stream updates): :data:`SILENCE_DB`.
+One gate serves every path (files, windows of long audio, stream updates, evaluation), so white, pink and
+brown noise, mains hum, clicks and silence answer "no speech" everywhere instead of a confident emotion.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 
@@ -14,16 +17,23 @@ from ..models.preprocessing import rms_db
 # is near -45 dBFS RMS), above digital silence and dither.
 SILENCE_DB = -60.0
 NO_SPEECH = "no speech"
+# Silero's frame threshold and the share of a window that must be speech. Chosen on the validation speakers of
+# multi-corpus fold 1 (1603 clips) and on 5 s of white, pink and brown noise, 50/60 Hz hum and clicks: Silero's
+# default 0.5 misses 17 of the 1603 (shouted, strong-intensity speech: RAVDESS actor 6, CREMA-D HI), 0.15 with
+# 5% misses none, while no noise frame scored above 0.08.
+VAD_THRESHOLD = 0.15
+MIN_SPEECH_FRACTION = 0.05
 
 
 class SileroVad:
     """Silero VAD (MIT), whose weights ship inside the ``silero-vad`` package: no download."""
 
-    def __init__(self, threshold: float = 0.5, sampling_rate: int = 16000):
+    def __init__(self, threshold: float = VAD_THRESHOLD, sampling_rate: int = 16000):
         try:
             from silero_vad import get_speech_timestamps, load_silero_vad
         except ImportError:
-            raise SerError("Voice activity detection needs the silero-vad package: pip install 'ser-hf[vad]'.") from None
+            raise SerError("Voice activity detection needs the silero-vad package: pip install silero-vad "
+                           "(or pass vad=False / --no-vad).") from None
         self.model = load_silero_vad()
         self._timestamps = get_speech_timestamps
         self.threshold = threshold
@@ -43,16 +53,42 @@ class SileroVad:
 
 
 class SpeechGate:
-    """``gate(waveform) -> bool``: the RMS level reaches ``silence_db`` and, with ``vad``, Silero VAD finds
-    speech in at least ``min_speech_fraction`` of the window."""
+    """``gate(waveform) -> bool``: the RMS level reaches ``silence_db`` and, with ``vad`` (the default), Silero VAD
+    finds speech in at least ``min_speech_fraction`` of the window.
 
-    def __init__(self, silence_db: float = SILENCE_DB, vad: bool = False, sampling_rate: int = 16000,
-                 min_speech_fraction: float = 0.1):
+    VAD answers are remembered per waveform (by a hash of its samples, up to ``cache_size`` of them), so an
+    evaluation set scored every epoch runs the VAD once per clip.
+    """
+
+    def __init__(self, silence_db: float = SILENCE_DB, vad: bool = True, sampling_rate: int = 16000,
+                 min_speech_fraction: float = MIN_SPEECH_FRACTION, cache_size: int = 100_000):
         self.silence_db = silence_db
         self.vad = SileroVad(sampling_rate=sampling_rate) if vad else None
         self.min_speech_fraction = min_speech_fraction
+        self.cache_size = cache_size
+        self._answers: dict[bytes, bool] = {}
 
     def __call__(self, waveform: np.ndarray) -> bool:
         if waveform.size == 0 or rms_db(waveform) < self.silence_db:
             return False
-        return self.vad is None or self.vad.speech_fraction(waveform) >= self.min_speech_fraction
+        if self.vad is None:
+            return True
+        key = hashlib.blake2b(np.ascontiguousarray(waveform, dtype=np.float32).tobytes(), digest_size=16).digest()
+        if key in self._answers:
+            return self._answers[key]
+        answer = self.vad.speech_fraction(waveform) >= self.min_speech_fraction
+        if self.cache_size:
+            if len(self._answers) >= self.cache_size:
+                self._answers.clear()
+            self._answers[key] = answer
+        return answer
+
+
+_DEFAULT_GATES: dict[bool, SpeechGate] = {}
+
+
+def default_gate(vad: bool = True) -> SpeechGate:
+    """The gate every scoring path uses unless given one (one instance per process, so its cache is shared)."""
+    if vad not in _DEFAULT_GATES:
+        _DEFAULT_GATES[vad] = SpeechGate(vad=vad)
+    return _DEFAULT_GATES[vad]

@@ -32,13 +32,15 @@ class DataArguments:
 
 @dataclass
 class FeatureArguments:
-    """``SerFeatureExtractor`` options (CNN only; backbones use their encoder's own extractor)."""
+    """``SerFeatureExtractor`` options for the CNN; Whisper backbones take ``normalization`` (their log-mel follows
+    the level-invariant front of ``SerWhisperFeatureExtractor``), wav2vec2 backbones normalize the waveform."""
 
     feature_type: str = "log-mel"
     num_mel_bins: int = 64
     n_mfcc: int = 40
     mfcc_deltas: int = 0
-    normalization: str = field(default="peak", metadata={"help": "peak, rms, loudness or none"})
+    normalization: str = field(default="peak", metadata={"help": "level normalization of each clip: peak, rms, "
+                                                                 "loudness or none (CNN and Whisper)"})
     trim: bool = True
     noise_reduction: bool = False
     pre_emphasis_coefficient: float = 0.0
@@ -60,6 +62,8 @@ class ModelArguments:
     encoder_learning_rate: float | None = field(
         default=None, metadata={"help": "backbone: learning rate of the encoder (default: learning_rate, as the head)"})
     early_stopping_patience: int | None = field(default=5, metadata={"help": "evaluations without improvement"})
+    calibrate: bool = field(default=True, metadata={"help": "fit a temperature on the validation speakers after "
+                                                            "training (config.calibration_temperature)"})
     teacher: str | None = field(default=None, metadata={"help": "trained model folder to distill from"})
     distill_temperature: float = 2.0
     distill_alpha: float = field(default=0.5, metadata={"help": "weight of the distillation loss"})
@@ -67,13 +71,21 @@ class ModelArguments:
 
 @dataclass
 class AugmentArguments:
-    """Training-time waveform augmentation (see ``ser_hf.augment``)."""
+    """Training-time augmentation (see ``ser_hf.train.augment``); a probability of 0 switches one off."""
 
     noise_prob: float = 0.0
-    noise_snr_db_min: float = 10.0
+    noise_snr_db_min: float = 0.0
     noise_snr_db_max: float = 30.0
+    noise_colours: list[str] = field(default_factory=lambda: ["white", "pink", "brown"])
+    babble_prob: float = field(default=0.0, metadata={"help": "other training speakers talking at once"})
+    babble_snr_db_min: float = 0.0
+    babble_snr_db_max: float = 20.0
+    babble_speakers: int = 3
+    reverb_prob: float = field(default=0.0, metadata={"help": "room reverberation, RT60 0.2-1.0 s"})
+    telephone_prob: float = field(default=0.0, metadata={"help": "8 kHz, 300-3400 Hz, GSM 6.10"})
+    codec_prob: float = field(default=0.0, metadata={"help": "MP3 or Opus at low bit rates"})
     gain_prob: float = 0.0
-    gain_db_max: float = 6.0
+    gain_db_max: float = 20.0
     shift_prob: float = 0.0
     shift_max_s: float = 0.3
     speed_prob: float = 0.0

@@ -1,6 +1,9 @@
-"""Training-time augmentation of waveforms (numpy in, numpy out). Never applied to evaluation data.
+"""Training-time augmentation of waveforms (numpy in, numpy out), never applied to evaluation data.
 
-SpecAugment masks are applied by the CNN itself in training mode (``SerCnnConfig.spec_augment``).
+Each augmentation is switched on by its probability in the recipe's ``augment`` section and runs through
+:mod:`ser_hf.data.degradations` (audiomentations, pyroomacoustics' impulse responses, libsndfile's codecs), the
+implementation the robustness report degrades its test clips with. Babble mixes clips of other training
+speakers. SpecAugment masks are applied by the CNN itself in training mode (``SerCnnConfig.spec_augment``).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data import degradations
 from ..models.audio import resample
 
 
@@ -17,9 +21,17 @@ class AugmentConfig:
     """Probabilities and ranges of each waveform augmentation (0 probability switches one off)."""
 
     noise_prob: float = 0.0
-    noise_snr_db: tuple[float, float] = (10.0, 30.0)
+    noise_snr_db: tuple[float, float] = (0.0, 30.0)
+    noise_colours: list[str] = field(default_factory=lambda: ["white", "pink", "brown"])
+    babble_prob: float = 0.0
+    babble_snr_db: tuple[float, float] = (0.0, 20.0)
+    babble_speakers: int = 3
+    reverb_prob: float = 0.0
+    telephone_prob: float = 0.0
+    codec_prob: float = 0.0
+    codec_levels: tuple[float, float] = (0.5, 1.0)
     gain_prob: float = 0.0
-    gain_db: tuple[float, float] = (-6.0, 6.0)
+    gain_db: tuple[float, float] = (-20.0, 20.0)
     shift_prob: float = 0.0
     shift_max_s: float = 0.3
     speed_prob: float = 0.0
@@ -27,49 +39,55 @@ class AugmentConfig:
 
     @property
     def enabled(self) -> bool:
-        return any(p > 0 for p in (self.noise_prob, self.gain_prob, self.shift_prob, self.speed_prob))
-
-
-def add_noise(waveform: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Add white noise at ``snr_db`` relative to the waveform's mean power."""
-    power = float(np.mean(np.square(waveform, dtype=np.float64)))
-    if power <= 0:
-        return waveform
-    noise = rng.standard_normal(len(waveform)).astype(np.float32) * np.float32(np.sqrt(power / 10 ** (snr_db / 10)))
-    return (waveform + noise).astype(np.float32)
-
-
-def apply_gain(waveform: np.ndarray, gain_db: float) -> np.ndarray:
-    return (waveform * np.float32(10 ** (gain_db / 20))).astype(np.float32)
+        return any(p > 0 for p in (self.noise_prob, self.babble_prob, self.reverb_prob, self.telephone_prob,
+                                   self.codec_prob, self.gain_prob, self.shift_prob, self.speed_prob))
 
 
 def time_shift(waveform: np.ndarray, shift: int) -> np.ndarray:
     """Shift by ``shift`` samples (positive: later), filling with zeros; the length is kept."""
+    from audiomentations import Shift
+
     if shift == 0:
         return waveform
-    out = np.zeros_like(waveform)
-    if shift > 0:
-        out[shift:] = waveform[: len(waveform) - shift]
-    else:
-        out[:shift] = waveform[-shift:]
-    return out
+    fraction = shift / max(1, len(waveform))
+    return Shift(min_shift=fraction, max_shift=fraction, shift_unit="fraction", rollover=False, p=1.0)(
+        samples=waveform, sample_rate=degradations.RATE).astype(np.float32)
 
 
 def change_speed(waveform: np.ndarray, factor: float, sampling_rate: int = 16000) -> np.ndarray:
-    """Play ``factor`` times faster (tempo and pitch together, as Kaldi's speed perturbation)."""
+    """Play ``factor`` times faster (tempo and pitch together, as Kaldi's speed perturbation; soxr resampling)."""
     if factor == 1.0:
         return waveform
     return resample(waveform, int(round(sampling_rate * factor)), sampling_rate)
 
 
-class WaveformAugmenter:
-    """Applies each augmentation of ``config`` with its probability, drawing from its own generator."""
+def add_babble(waveform: np.ndarray, others: list[np.ndarray], snr_db: float) -> np.ndarray:
+    """Other speakers talking at once: ``others`` (each looped or cut to the clip's length) summed and mixed in at
+    ``snr_db`` below the clip's power."""
+    if not others:
+        return waveform
+    babble = np.sum([np.resize(other, len(waveform)) for other in others], axis=0)
+    power, babble_power = float(np.mean(waveform.astype(np.float64) ** 2)), float(np.mean(babble.astype(np.float64) ** 2))
+    if power <= 0 or babble_power <= 0:
+        return waveform
+    return (waveform + babble * np.float32(np.sqrt(power / babble_power / 10 ** (snr_db / 10)))).astype(np.float32)
 
-    def __init__(self, config: AugmentConfig, sampling_rate: int = 16000, seed: int | None = None):
+
+class WaveformAugmenter:
+    """Applies each augmentation of ``config`` with its probability. Draws come from the augmenter's own generator,
+    seeded per DataLoader worker, and every degradation gets its seed from it: a run is reproducible.
+
+    ``babble_pool`` holds waveforms of training clips and ``babble_speakers_of`` their speakers, so that babble for
+    a clip of speaker S is made of other speakers only (pass ``speaker=`` to the call)."""
+
+    def __init__(self, config: AugmentConfig, sampling_rate: int = 16000, seed: int | None = None,
+                 babble_pool=None, babble_speakers_of: list[str] | None = None):
         self.config = config
         self.sampling_rate = sampling_rate
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self.babble_pool = babble_pool
+        self.babble_speakers_of = babble_speakers_of
         self._worker: int | None = None
 
     def _generator(self) -> np.random.Generator:
@@ -83,15 +101,41 @@ class WaveformAugmenter:
             self.rng = np.random.default_rng(info.seed)
         return self.rng
 
-    def __call__(self, waveform: np.ndarray) -> np.ndarray:
+    def _babble(self, speaker: str | None, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+        if self.babble_pool is None or not len(self.babble_pool):
+            return []
+        candidates = [i for i, s in enumerate(self.babble_speakers_of or []) if s != speaker] or \
+            list(range(len(self.babble_pool)))
+        picks = rng.choice(candidates, size=min(count, len(candidates)), replace=False)
+        return [np.asarray(self.babble_pool[int(i)], dtype=np.float32) for i in picks]
+
+    def __call__(self, waveform: np.ndarray, speaker: str | None = None) -> np.ndarray:
         cfg, rng = self.config, self._generator()
-        if cfg.speed_prob and rng.random() < cfg.speed_prob:
+
+        def chance(p: float) -> bool:
+            return bool(p) and rng.random() < p
+
+        def seed() -> int:
+            return int(rng.integers(2**31))
+
+        if chance(cfg.speed_prob):
             waveform = change_speed(waveform, float(rng.choice(cfg.speeds)), self.sampling_rate)
-        if cfg.shift_prob and rng.random() < cfg.shift_prob:
+        if chance(cfg.shift_prob):
             limit = int(cfg.shift_max_s * self.sampling_rate)
             waveform = time_shift(waveform, int(rng.integers(-limit, limit + 1)))
-        if cfg.gain_prob and rng.random() < cfg.gain_prob:
-            waveform = apply_gain(waveform, float(rng.uniform(*cfg.gain_db)))
-        if cfg.noise_prob and rng.random() < cfg.noise_prob:
-            waveform = add_noise(waveform, float(rng.uniform(*cfg.noise_snr_db)), rng)
+        if chance(cfg.reverb_prob):
+            waveform = degradations.reverberate(waveform, None, seed())
+        if chance(cfg.babble_prob):
+            waveform = add_babble(waveform, self._babble(speaker, cfg.babble_speakers, rng),
+                                  float(rng.uniform(*cfg.babble_snr_db)))
+        if chance(cfg.noise_prob):
+            waveform = degradations.add_noise(waveform, float(rng.uniform(*cfg.noise_snr_db)),
+                                              str(rng.choice(cfg.noise_colours)), seed())
+        if chance(cfg.telephone_prob):
+            waveform = degradations.telephone(waveform, seed())
+        if chance(cfg.codec_prob):
+            waveform = degradations.lossy_codec(waveform, str(rng.choice(list(degradations.CODECS))),
+                                                float(rng.uniform(*cfg.codec_levels)), seed())
+        if chance(cfg.gain_prob):
+            waveform = degradations.apply_gain(waveform, float(rng.uniform(*cfg.gain_db)), seed())
         return waveform

@@ -42,8 +42,23 @@ class WaveformTransform:
             return batch
         waves = [np.asarray(w, dtype=np.float32)[: self.max_samples] for w in batch["waveform"]]
         if self.augmenter is not None:
-            waves = [self.augmenter(w) for w in waves]
+            speakers = batch.get("speaker") or [None] * len(waves)
+            waves = [self.augmenter(w, speaker=s) for w, s in zip(waves, speakers)]
         return {**batch, "waveform": waves}
+
+
+class WaveformColumn:
+    """``column[i]``: the ``waveform`` of row ``i`` of a cached split, read from its Arrow file on demand (the
+    babble pool: no copy of the training set in memory)."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset.with_format("numpy", columns=["waveform"])
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.dataset[int(index)]["waveform"]
 
 
 class AudioCollator:

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-from transformers import AutoConfig, AutoModel, Wav2Vec2FeatureExtractor, WhisperFeatureExtractor
+from transformers import AutoConfig, AutoModel, Wav2Vec2FeatureExtractor
 
 from ..models import (
     SerBackboneConfig,
@@ -25,6 +25,7 @@ from ..models import (
     SerCnnConfig,
     SerCnnForAudioClassification,
     SerFeatureExtractor,
+    SerWhisperFeatureExtractor,
 )
 from ..models.convert_whisper import bundled_whisper_tiny_en, is_ctranslate2_folder, load_ctranslate2_whisper_encoder
 from ..models.errors import SerError
@@ -57,13 +58,16 @@ def load_pretrained_encoder(backbone: str | os.PathLike):
     return AutoModel.from_pretrained(source), source
 
 
-def backbone_feature_extractor(config: SerBackboneConfig, sampling_rate: int = 16000):
-    """The encoder's own feature extractor: Whisper log-mel (80 bins) or the normalized waveform (wav2vec2)."""
+def backbone_feature_extractor(config: SerBackboneConfig, sampling_rate: int = 16000,
+                               normalization: str | None = "peak"):
+    """The encoder's own features, level-invariant: Whisper's log-mel (80 bins) after DC removal and ``normalization``
+    (:class:`SerWhisperFeatureExtractor`), or the waveform normalized to zero mean and unit variance (wav2vec2)."""
     if config.backbone_type == "whisper":
-        return WhisperFeatureExtractor(
+        return SerWhisperFeatureExtractor(
             feature_size=config.backbone_config.get("num_mel_bins", 80),
             sampling_rate=sampling_rate,
             return_attention_mask=True,
+            normalization=normalization,
         )
     return Wav2Vec2FeatureExtractor(
         feature_size=1, sampling_rate=sampling_rate, padding_value=0.0, do_normalize=True, return_attention_mask=True
@@ -73,11 +77,12 @@ def backbone_feature_extractor(config: SerBackboneConfig, sampling_rate: int = 1
 def model_from_backbone(
     backbone: str | os.PathLike,
     labels: list[str],
+    normalization: str | None = "peak",
     **head_options,
 ) -> tuple[SerBackboneForAudioClassification, object]:
     """A ``SerBackboneForAudioClassification`` with the pretrained encoder ``backbone`` and a new head over
-    ``labels``, and its feature extractor. ``head_options`` are ``SerBackboneConfig`` fields
-    (``freeze_encoder``, ``freeze_layers``, ``dropout``, ...)."""
+    ``labels``, and its feature extractor (:func:`backbone_feature_extractor` with ``normalization``).
+    ``head_options`` are ``SerBackboneConfig`` fields (``freeze_encoder``, ``freeze_layers``, ``dropout``, ...)."""
     encoder, source = load_pretrained_encoder(backbone)
     config = SerBackboneConfig(
         backbone_config=encoder.config.to_dict(),
@@ -91,7 +96,7 @@ def model_from_backbone(
     if unexpected or [m for m in missing if "embed_positions" not in m]:
         raise SerError(f"The encoder {source!r} does not fit its own config: missing {missing}, unexpected {unexpected}.")
     model.apply_freezing()
-    return model, backbone_feature_extractor(config)
+    return model, backbone_feature_extractor(config, normalization=normalization)
 
 
 def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labels: list[str]):
@@ -100,8 +105,8 @@ def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labe
 
     id2label = dict(enumerate(labels))
     label2id = {label: i for i, label in enumerate(labels)}
+    normalization = None if feature_args.normalization in ("none", "None", "") else feature_args.normalization
     if model_args.model == "cnn":
-        normalization = None if feature_args.normalization in ("none", "None", "") else feature_args.normalization
         fe = SerFeatureExtractor(**{**asdict(feature_args), "normalization": normalization})
         overrides = {"dropout": model_args.dropout} if model_args.dropout is not None else {}
         config = SerCnnConfig(num_mel_bins=fe.feature_size, hidden_size=model_args.hidden_size,
@@ -119,7 +124,7 @@ def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labe
                "label_smoothing": model_args.label_smoothing}
     if model_args.dropout is not None:
         options["dropout"] = model_args.dropout
-    return model_from_backbone(model_args.model, labels, **options)
+    return model_from_backbone(model_args.model, labels, normalization=normalization, **options)
 
 
 def balanced_class_weights(labels: list[int], num_labels: int) -> list[float]:

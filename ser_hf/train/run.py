@@ -12,27 +12,54 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 from transformers import EarlyStoppingCallback
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..evaluation.calibration import calibration_metrics, fit_temperature, with_temperature
 from ..models.errors import SerError
 from .arguments import AugmentArguments, RunArguments
 from .augment import AugmentConfig, WaveformAugmenter
-from .data import AudioCollator, WaveformTransform, prepare_split
+from .data import AudioCollator, WaveformColumn, WaveformTransform, prepare_split
 from .distill import teacher_logits_for
 from .factory import balanced_class_weights, build_model
 from .recipes import recipe_as_run
 from .trainer import SerTrainer
 
 
-def augmenter_for(aug: AugmentArguments, seed: int) -> WaveformAugmenter | None:
-    """The training-time augmenter of the recipe's ``augment`` section, or ``None`` when all is off."""
+def augmenter_for(aug: AugmentArguments, seed: int, train_set=None) -> WaveformAugmenter | None:
+    """The training-time augmenter of the recipe's ``augment`` section (babble drawn from ``train_set``), or ``None``
+    when all is off."""
     config = AugmentConfig(
         noise_prob=aug.noise_prob, noise_snr_db=(aug.noise_snr_db_min, aug.noise_snr_db_max),
+        noise_colours=list(aug.noise_colours), babble_prob=aug.babble_prob,
+        babble_snr_db=(aug.babble_snr_db_min, aug.babble_snr_db_max), babble_speakers=aug.babble_speakers,
+        reverb_prob=aug.reverb_prob, telephone_prob=aug.telephone_prob, codec_prob=aug.codec_prob,
         gain_prob=aug.gain_prob, gain_db=(-aug.gain_db_max, aug.gain_db_max), shift_prob=aug.shift_prob,
         shift_max_s=aug.shift_max_s, speed_prob=aug.speed_prob, speeds=list(aug.speeds))
-    return WaveformAugmenter(config, seed=seed) if config.enabled else None
+    if not config.enabled:
+        return None
+    pool = WaveformColumn(train_set) if train_set is not None and config.babble_prob else None
+    return WaveformAugmenter(config, seed=seed, babble_pool=pool,
+                             babble_speakers_of=list(train_set["speaker"]) if pool is not None else None)
+
+
+def calibrate(model, scored: dict, references: dict) -> dict:
+    """Fit the temperature on the validation speakers' clips (``scored["validation"]``: metrics and probabilities at
+    temperature 1), store it in ``model.config.calibration_temperature`` and update each part's ``ece``."""
+    probabilities = scored["validation"][1]
+    kept = ~np.isnan(probabilities).any(axis=1)
+    with np.errstate(divide="ignore"):
+        log_probabilities = np.log(np.maximum(probabilities[kept], 1e-30))
+    temperature = fit_temperature(log_probabilities, np.asarray(references["validation"])[kept])
+    model.config.calibration_temperature = temperature
+    for part, (metrics, part_probabilities) in scored.items():
+        with np.errstate(divide="ignore"):
+            calibrated = with_temperature(np.log(np.maximum(part_probabilities, 1e-30)), temperature)
+        metrics.update({k: v for k, v in calibration_metrics(calibrated, references[part], temperature).items()
+                        if k in ("ece", "ece_at_temperature_1")})
+    return {"temperature": temperature, "fitted_on": "validation speakers"}
 
 
 def train(run: RunArguments) -> dict:
@@ -57,8 +84,8 @@ def train(run: RunArguments) -> dict:
     trainer = SerTrainer(
         model=model,
         args=dataclasses.replace(training, push_to_hub=False) if training.push_to_hub else training,
-        train_dataset=split["train"].with_transform(WaveformTransform(augmenter_for(run.augment, training.seed),
-                                                                      max_samples)),
+        train_dataset=split["train"].with_transform(WaveformTransform(
+            augmenter_for(run.augment, training.seed, split["train"]), max_samples)),
         eval_dataset=split["validation"],
         data_collator=AudioCollator(fe, model.main_input_name),
         callbacks=callbacks,
@@ -76,8 +103,11 @@ def train(run: RunArguments) -> dict:
     results: dict = {"labels": labels, "world_size": training.world_size,
                      "train_runtime_s": round(train_result.metrics.get("train_runtime", 0.0), 1),
                      "global_step": trainer.state.global_step, "best_checkpoint": trainer.state.best_model_checkpoint}
-    for part in ["validation"] + (["test"] if data.evaluate_test else []):
-        results[part] = trainer.score(split[part], f"Scoring {part}")[0]
+    scored = {part: trainer.score(split[part], f"Scoring {part}")
+              for part in ["validation"] + (["test"] if data.evaluate_test else [])}
+    if run.model.calibrate:
+        results["calibration"] = calibrate(model, scored, {part: split[part]["label"] for part in scored})
+    results.update({part: metrics for part, (metrics, _) in scored.items()})
     results["wall_time_s"] = round(time.time() - started, 1)
     if trainer.is_world_process_zero():
         out = Path(training.output_dir)

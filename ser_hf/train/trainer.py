@@ -7,9 +7,11 @@ import torch
 from transformers import Trainer
 from transformers.trainer_utils import EvalLoopOutput
 
+from ..evaluation.calibration import calibration_metrics
 from ..evaluation.crossval import KEYS
 from ..evaluation.evaluate import score_clips
 from ..evaluation.metrics import ser_metrics
+from ..scoring.score import temperature_of
 
 
 class SerTrainer(Trainer):
@@ -42,7 +44,11 @@ class SerTrainer(Trainer):
         labels = self.labels or [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         probabilities, predicted = score_clips(self.model, self.feature_extractor, (row["waveform"] for row in dataset),
                                                list(range(len(labels))), total=len(dataset), desc=description)
-        return ser_metrics(predicted, np.asarray(dataset["label"]), labels), probabilities
+        references = np.asarray(dataset["label"])
+        metrics = ser_metrics(predicted, references, labels)
+        calibration = calibration_metrics(probabilities, references, temperature_of(self.model))
+        metrics.update({k: calibration[k] for k in ("ece", "ece_at_temperature_1") if k in calibration})
+        return metrics, probabilities
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix: str = "eval") -> EvalLoopOutput:

@@ -1,0 +1,160 @@
+"""Calibrated confidence: expected calibration error, temperature scaling fitted on validation speakers, the
+reliability diagram, and accuracy against coverage for an abstention threshold.
+
+The temperature lives in the model config as ``calibration_temperature`` (transformers refuses a model config
+field named ``temperature``: it is a generation parameter) and every scoring path divides the logits by it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BINS = 15
+
+
+def expected_calibration_error(probabilities: np.ndarray, references: np.ndarray, bins: int = BINS) -> float:
+    """ECE of ``probabilities (clips, classes)`` against class ids ``references (clips,)``: the mean gap between
+    confidence (top probability) and accuracy over ``bins`` equal-width confidence bins, weighted by clip count."""
+    table = reliability(probabilities, references, bins)
+    counts = np.asarray(table["counts"], dtype=np.float64)
+    if counts.sum() == 0:
+        return 0.0
+    gaps = np.abs(np.asarray(table["confidence"]) - np.asarray(table["accuracy"]))
+    return float((gaps * counts).sum() / counts.sum())
+
+
+def reliability(probabilities: np.ndarray, references: np.ndarray, bins: int = BINS) -> dict:
+    """Per confidence bin: mean ``confidence``, ``accuracy`` and ``counts`` (empty bins give 0)."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(references)
+    index = np.minimum((confidence * bins).astype(int), bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    mean_confidence = np.bincount(index, weights=confidence, minlength=bins) / np.maximum(counts, 1)
+    accuracy = np.bincount(index, weights=correct.astype(float), minlength=bins) / np.maximum(counts, 1)
+    return {"edges": np.linspace(0, 1, bins + 1).tolist(), "confidence": mean_confidence.tolist(),
+            "accuracy": accuracy.tolist(), "counts": counts.tolist()}
+
+
+def with_temperature(log_probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """``softmax(log_probabilities / temperature)`` row by row (log probabilities are logits up to a constant)."""
+    scaled = log_probabilities / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(log_probabilities: np.ndarray, references: np.ndarray) -> float:
+    """The temperature in [0.05, 20] that minimizes the negative log-likelihood of ``references`` (temperature
+    scaling, Guo et al. 2017); it changes no prediction, only the confidence."""
+    from scipy.optimize import minimize_scalar
+
+    rows = np.arange(len(references))
+
+    def nll(log_t: float) -> float:
+        probabilities = with_temperature(log_probabilities, float(np.exp(log_t)))
+        return float(-np.log(np.maximum(probabilities[rows, references], 1e-12)).mean())
+
+    best = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return round(float(np.exp(best.x)), 4)
+
+
+def coverage_curve(probabilities: np.ndarray, references: np.ndarray,
+                   thresholds: tuple[float, ...] = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) -> list[dict]:
+    """For each ``min_confidence`` threshold: the share of clips answered (``coverage``) and the accuracy on them
+    (the rest would be answered "uncertain")."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(references)
+    rows = []
+    for threshold in thresholds:
+        kept = confidence >= threshold
+        rows.append({"min_confidence": threshold, "coverage": float(kept.mean()) if len(kept) else 0.0,
+                     "accuracy": float(correct[kept].mean()) if kept.any() else 0.0})
+    return rows
+
+
+def plot_calibration(curves: dict[str, dict], coverage: list[dict], path, title: str = "") -> None:
+    """Reliability diagrams (``curves``: name -> :func:`reliability`) beside accuracy against coverage, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
+    left.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    for name, table in curves.items():
+        used = np.asarray(table["counts"]) > 0
+        left.plot(np.asarray(table["confidence"])[used], np.asarray(table["accuracy"])[used], marker="o", label=name)
+    left.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)", ylabel="accuracy",
+             title="Reliability")
+    left.legend(loc="upper left", fontsize=8)
+    right.plot([row["coverage"] for row in coverage], [row["accuracy"] for row in coverage], marker="o")
+    for row in coverage:
+        right.annotate(f"{row['min_confidence']:.1f}", (row["coverage"], row["accuracy"]), fontsize=7,
+                       textcoords="offset points", xytext=(4, -10))
+    right.set(xlim=(0, 1.02), xlabel="coverage (share of clips answered)", ylabel="accuracy on the answered clips",
+              title="Abstaining below --min-confidence")
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def calibration_metrics(probabilities: np.ndarray, references: np.ndarray, temperature: float = 1.0) -> dict:
+    """``ece`` of ``probabilities (clips, classes)`` (rows of NaN, "no speech", are left out), ``ece_at_temperature_1``
+    (the same clips before the model's ``temperature``), the ``reliability`` table of both and the ``coverage``
+    curve."""
+    kept = ~np.isnan(probabilities).any(axis=1)
+    probabilities = probabilities[kept] / probabilities[kept].sum(axis=1, keepdims=True)
+    references = np.asarray(references)[kept]
+    if not len(references):
+        return {}
+    with np.errstate(divide="ignore"):
+        raw = with_temperature(np.log(np.maximum(probabilities, 1e-30)), 1.0 / temperature)
+    return {"ece": expected_calibration_error(probabilities, references),
+            "ece_at_temperature_1": expected_calibration_error(raw, references),
+            "temperature": temperature,
+            "reliability": {"calibrated": reliability(probabilities, references),
+                            "temperature 1": reliability(raw, references)},
+            "coverage": coverage_curve(probabilities, references)}
+
+
+def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fold: int = 1, calm: str = "merge",
+                    label_set: str | None = None, write: bool = False, progress: bool = True) -> dict:
+    """Fit ``model``'s temperature on the validation speakers of ``fold`` of ``protocol`` (never its test speakers);
+    with ``write``, store it in the model folder's ``config.json`` (no weight changes). Returns the temperature,
+    the validation UA and the ECE before and after."""
+    from ..data.protocols import PROTOCOL_CORPORA
+    from ..data.splits import load_split
+    from ..scoring.loading import load_model, resolve_model_dir
+    from .evaluate import label_columns, model_labels, score_clips
+    from .metrics import ser_metrics
+
+    network, feature_extractor = load_model(model)
+    network.config.calibration_temperature = 1.0  # fit from the raw logits
+    labels = model_labels(network)
+    split, split_labels = load_split(PROTOCOL_CORPORA[protocol], data_dir, label_set or "core7", calm=calm,
+                                     protocol=protocol, fold=fold)
+    part = split["validation"]
+    columns = label_columns(labels, split_labels)
+    from ..data.audio_files import load_audio
+
+    waves = (load_audio(path, feature_extractor.sampling_rate) for path in part["path"])
+    probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
+                                           total=len(part), desc="Scoring the validation speakers")
+    references = np.asarray(part["label"])
+    scored = probabilities[:, columns]
+    kept = ~np.isnan(scored).any(axis=1)
+    with np.errstate(divide="ignore"):
+        log_probabilities = np.log(np.maximum(scored[kept] / scored[kept].sum(axis=1, keepdims=True), 1e-30))
+    temperature = fit_temperature(log_probabilities, references[kept])
+    result = {"temperature": temperature, "protocol": protocol, "fold": fold, "part": "validation",
+              "num_records": int(kept.sum()), "ua": ser_metrics(predicted, references, split_labels)["ua"],
+              "ece_before": expected_calibration_error(with_temperature(log_probabilities, 1.0), references[kept]),
+              "ece_after": expected_calibration_error(with_temperature(log_probabilities, temperature), references[kept])}
+    if write:
+        import json
+
+        path = resolve_model_dir(model) / "config.json"
+        config = json.loads(path.read_text())
+        config["calibration_temperature"] = temperature
+        path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    return result

@@ -28,19 +28,28 @@ def audio_files(inputs: list[str]) -> list[str]:
 def cmd_predict(args: argparse.Namespace) -> int:
     from ..inference.recognizer import EmotionRecognizer
 
+    adapt = args.adapt or args.adapt_by is not None or bool(args.enroll)
     recognizer = EmotionRecognizer.from_pretrained(args.model, window_s=args.window, hop_s=args.hop, vad=args.vad,
-                                                   min_confidence=args.min_confidence)
+                                                   min_confidence=args.min_confidence, adapt=adapt)
     files = audio_files(args.inputs)
     if not files:
         raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
-    records, failed = [], 0
-    for path in files:
-        try:
-            records.append(recognizer.predict(path, top_k=args.top_k).to_dict())
-        except SerError as err:
-            failed += 1
-            records.append({"path": path, "error": str(err)})
-            print(f"ser-hf: error: {err}", file=sys.stderr)
+    # With adaptation, each speaker is a session: the files in the order given, or each parent folder apart.
+    groups: dict[str, list[int]] = {}
+    for index, path in enumerate(files):
+        groups.setdefault(str(Path(path).parent) if args.adapt_by == "folder" else "", []).append(index)
+    records, failed = [None] * len(files), 0
+    for indices in groups.values():
+        recognizer.reset_speaker()
+        if args.enroll:
+            recognizer.adapt_to(args.enroll)
+        for index in indices:
+            try:
+                records[index] = recognizer.predict(files[index], top_k=args.top_k).to_dict()
+            except SerError as err:
+                failed += 1
+                records[index] = {"path": files[index], "error": str(err)}
+                print(f"ser-hf: error: {err}", file=sys.stderr)
     if args.json or args.format == "json":
         print_json(records)
     elif args.format == "csv":
@@ -81,7 +90,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ..inference.streaming import StreamingRecognizer
 
     stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
-                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing)
+                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing, adapt=args.adapt)
     try:
         info = sf.info(args.file)
         blocks = sf.blocks(args.file, blocksize=int(info.samplerate * args.chunk), dtype="float32", always_2d=True)
@@ -118,7 +127,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         raise SerError("No audio input device found; connect a microphone or use `ser-hf stream FILE`.") from None
     rate = int(device["default_samplerate"])
     stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
-                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing)
+                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing, adapt=args.adapt)
     print(f"Listening on {device['name']} at {rate} Hz; Ctrl-C stops.", file=sys.stderr)
     with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=int(rate * 0.1)) as mic:
         deadline = None if not args.seconds else args.seconds * rate
@@ -222,6 +231,12 @@ def add_commands(commands, parser_class) -> None:
                          help="Silero VAD as well as the energy gate decides \"no speech\" (default: on)")
     predict.add_argument("--min-confidence", type=float, default=None,
                          help="answer \"uncertain\" when the top probability is below this")
+    predict.add_argument("--adapt", action="store_true",
+                         help="the files are one speaker: adapt to them as they come (after a warm-up)")
+    predict.add_argument("--adapt-by", choices=["folder"], default=None,
+                         help="adapt to each parent folder's files as one speaker")
+    predict.add_argument("--enroll", nargs="+", metavar="FILE", default=None,
+                         help="a few clips of the speaker's neutral voice: the baseline (implies --adapt)")
     predict.set_defaults(func=cmd_predict)
 
     for name, help_text in (("stream", "play a file into the streaming recognizer"),
@@ -241,6 +256,7 @@ def add_commands(commands, parser_class) -> None:
         sub.add_argument("--smoothing", type=float, default=0.5, help="moving-average weight of past updates")
         sub.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
                          help="Silero VAD as well as the energy gate decides \"no speech\" (default: on)")
+        sub.add_argument("--adapt", action="store_true", help="adapt to the speaker within the session")
         sub.add_argument("--json", action="store_true", help="JSON lines")
 
     push = commands.add_parser("push", help="publish a trained model (or the Space) to the Hugging Face Hub")

@@ -88,22 +88,27 @@ class LiveSession:
     stream: StreamingRecognizer | None = None
     history: list[dict] = field(default_factory=list)
     label: str = "listening..."
+    adapt: bool = False
+    adapted: bool = False
 
 
-def stream_microphone(chunk, session: LiveSession | None, model: str | None, pool: ModelPool):
-    """One microphone chunk ``(sampling_rate, samples)`` -> (live label markdown, rolling chart rows, session)."""
+def stream_microphone(chunk, session: LiveSession | None, model: str | None, pool: ModelPool, adapt: bool = False):
+    """One microphone chunk ``(sampling_rate, samples)`` -> (live label markdown, rolling chart rows, session).
+    With ``adapt``, the session adapts to its speaker (its own statistics), and the label says so once it has."""
     session = session if isinstance(session, LiveSession) else LiveSession()
     if chunk is None:
         return _live_label(session), session.history or None, session
     rate, samples = chunk
-    if session.stream is None or session.model != model:
-        session = LiveSession(model=model, stream=StreamingRecognizer(pool.get(model), window_s=2.0, hop_s=0.5))
+    if session.stream is None or session.model != model or session.adapt != bool(adapt):
+        session = LiveSession(model=model, adapt=bool(adapt),
+                              stream=StreamingRecognizer(pool.get(model), window_s=2.0, hop_s=0.5, adapt=bool(adapt)))
     try:
         updates = session.stream.push(np.asarray(samples), int(rate))
     except SerError as err:
         return f"**Microphone input rejected:** {err}", session.history or None, session
     for update in updates:
         session.label = update.label
+        session.adapted = session.adapted or update.adapted
         if update.speech:
             session.history += [{"time (s)": update.time, "emotion": k, "probability": v} for k, v in update.scores.items()]
     if session.history:
@@ -113,7 +118,8 @@ def stream_microphone(chunk, session: LiveSession | None, model: str | None, poo
 
 
 def _live_label(session: LiveSession) -> str:
-    return f"## {session.label}"
+    note = "\n\n*Adapted to this speaker.*" if session.adapted else ""
+    return f"## {session.label}{note}"
 
 
 def reset_session():
@@ -137,8 +143,8 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
         message, scores, timeline = predict_upload(path, model, pool)
         return message, scores, gr.update(value=frame(timeline), visible=timeline is not None)
 
-    def on_chunk(chunk, session, model):
-        label, rows, session = stream_microphone(chunk, session, model, pool)
+    def on_chunk(chunk, session, model, adapt):
+        label, rows, session = stream_microphone(chunk, session, model, pool, adapt)
         return label, frame(rows), session
 
     with gr.Blocks(title="Speech emotion recognition") as demo:
@@ -161,8 +167,9 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
             live = gr.Markdown("## listening...", elem_id="live-label")
             chart = gr.LinePlot(frame(None), x="time (s)", y="probability", color="emotion",
                                 label=f"Last {LIVE_HISTORY_S:.0f} s")
+            adapt = gr.Checkbox(False, label="Adapt to the speaker (after a few seconds of speech)")
             reset = gr.Button("Reset")
-            mic.stream(on_chunk, [mic, session, model], [live, chart, session], stream_every=LIVE_UPDATE_S,
+            mic.stream(on_chunk, [mic, session, model, adapt], [live, chart, session], stream_every=LIVE_UPDATE_S,
                        time_limit=LIVE_TIME_LIMIT_S, concurrency_limit=8)
             reset.click(reset_session, None, [session, live, chart])
     return demo

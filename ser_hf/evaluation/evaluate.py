@@ -146,29 +146,21 @@ def evaluate_per_corpus(
     *,
     protocol: str = "multi-corpus",
     fold: int = 1,
-    label_set: str | None = None,
-    calm: str = "drop",
-    progress: bool = True,
-    vad: bool = True,
-    conditions: Sequence[str] | None = None,
+    **options,
 ) -> dict:
     """Score ``model`` on each corpus of ``protocol``'s ``fold`` test part separately (reports in
-    ``output_dir/<corpus>``); writes and returns ``per_corpus.json``: ``{corpus: metrics summary}``."""
+    ``output_dir/<corpus>``; ``options`` as :func:`evaluate_model` takes them); writes and returns
+    ``per_corpus.json``: ``{corpus: metrics summary}``."""
     from ..data.protocols import PROTOCOL_CORPORA
 
     results = {}
     for corpus in PROTOCOL_CORPORA[protocol]:
         metrics = evaluate_model(model, corpus, data_dir, Path(output_dir) / corpus, protocol=protocol, fold=fold,
-                                 label_set=label_set, calm=calm, progress=progress, vad=vad, conditions=conditions)
-        results[corpus] = {"protocol": protocol, "fold": fold, "labels": metrics["labels"], "calm": calm,
+                                 **options)
+        results[corpus] = {"protocol": protocol, "fold": fold, "labels": metrics["labels"],
+                           "calm": options.get("calm", "drop"),
                            **{k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")}}
-        if conditions:
+        if "robustness" in metrics:
             results[corpus]["robustness"] = metrics["robustness"]
     (Path(output_dir) / "per_corpus.json").write_text(json.dumps(results, indent=2))
     return results
-
-
-def summary(metrics: dict) -> dict:
-    """The headline figures of a metrics dict."""
-    return {k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")}
-

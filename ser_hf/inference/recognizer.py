@@ -20,6 +20,7 @@ from ..models.errors import SerError
 from ..scoring.loading import load_model
 from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_logits, score_waveform, softmax, temperature_of
 from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
+from .adaptation import new_adapter
 
 UNCERTAIN = "uncertain"
 
@@ -41,18 +42,23 @@ class Prediction:
     segments: list[Segment] = field(default_factory=list)
     path: str | None = None
     duration_s: float = 0.0
+    adapted: bool | None = None  # with speaker adaptation: whether the scores were adapted (past the warm-up)
 
     def to_dict(self) -> dict:
-        """The documented JSON record: ``{"path", "label", "scores", "segments": [{"start", "end", "label", "scores"}]}``."""
-        return {"path": self.path, "label": self.label, "scores": self.scores,
-                "segments": [asdict(segment) for segment in self.segments]}
+        """The documented JSON record: ``{"path", "label", "scores", "segments": [{"start", "end", "label", "scores"}]}``,
+        and ``adapted`` when the recognizer adapts to the speaker."""
+        record = {"path": self.path, "label": self.label, "scores": self.scores,
+                  "segments": [asdict(segment) for segment in self.segments]}
+        if self.adapted is not None:
+            record["adapted"] = self.adapted
+        return record
 
 
 class EmotionRecognizer:
     """A model and its feature extractor, ready for prediction on raw audio."""
 
     def __init__(self, model, feature_extractor, window_s: float = WINDOW_S, hop_s: float = HOP_S,
-                 device: str = "cpu", vad: bool = True, min_confidence: float | None = None):
+                 device: str = "cpu", vad: bool = True, min_confidence: float | None = None, adapt: bool = False):
         if window_s <= 0 or hop_s <= 0:
             raise SerError(f"window and hop must be positive, got {window_s} s and {hop_s} s.")
         self.model = model.eval().to(device)
@@ -68,6 +74,7 @@ class EmotionRecognizer:
         if min_confidence is not None and not 0 <= min_confidence <= 1:
             raise SerError(f"min_confidence must be in [0, 1], got {min_confidence}.")
         self.min_confidence = min_confidence
+        self.adapter = new_adapter(model.config) if adapt else None
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, **kwargs) -> "EmotionRecognizer":
@@ -96,16 +103,40 @@ class EmotionRecognizer:
         order = np.argsort(-probabilities)[: top_k or len(self.labels)]
         return {self.labels[i]: float(probabilities[i]) for i in order}
 
+    # --- speaker adaptation (ser_hf.inference.adaptation) --------------------------------------------
+
+    def adapt_to(self, neutral_clips, sampling_rate: int | None = None) -> None:
+        """Enrollment: a few clips (paths or arrays) of the speaker's neutral voice set the speaker's baseline."""
+        clips = neutral_clips if isinstance(neutral_clips, (list, tuple)) else [neutral_clips]
+        rows = [self.score(self.waveform(clip, sampling_rate)).probabilities for clip in clips]
+        rows = [np.log(np.maximum(p, 1e-30)) for p in rows if p is not None]
+        if not rows:
+            raise SerError("None of the enrollment clips has speech; record a few seconds of the speaker talking.")
+        self.adapter = self.adapter or new_adapter(self.model.config)
+        self.adapter.enroll(np.stack(rows))
+
+    def reset_speaker(self) -> None:
+        """A new speaker: forget the session's statistics (and any enrollment)."""
+        if self.adapter is not None:
+            self.adapter.reset()
+
+    def adapted(self, probabilities: np.ndarray) -> np.ndarray:
+        """``probabilities (num_labels,)`` adapted to the session's speaker (unchanged without adaptation)."""
+        return probabilities if self.adapter is None else self.adapter.adapt_probabilities(probabilities)
+
     def predict_one(self, audio, sampling_rate: int | None = None, top_k: int | None = None) -> Prediction:
-        """One clip (a path or an array); see :func:`ser_hf.scoring.score_waveform` for windows and "no speech"."""
+        """One clip (a path or an array); see :func:`ser_hf.scoring.score_waveform` for windows and "no speech".
+        With adaptation, the clip's probabilities are adapted to the session's speaker, then join its statistics."""
         path = str(audio) if isinstance(audio, (str, os.PathLike)) else None
         scored = self.score(self.waveform(audio, sampling_rate))
         if not scored.has_speech:
             return Prediction(NO_SPEECH, {}, [], path, scored.duration_s)
+        active = self.adapter.active if self.adapter is not None else None
+        scored.probabilities = self.adapted(scored.probabilities)
         segments = [Segment(w.start, w.end, self._label(w.probabilities), self._scores(w.probabilities, top_k))
                     for w in scored.windows]
         return Prediction(self._label(scored.probabilities), self._scores(scored.probabilities, top_k), segments, path,
-                          scored.duration_s)
+                          scored.duration_s, active)
 
     def _label(self, probabilities: np.ndarray) -> str:
         """The top label, or "uncertain" when its probability is below ``min_confidence``."""

@@ -19,6 +19,7 @@ import soxr
 from ..models.audio import normalize_audio
 from ..models.errors import SerAudioError
 from ..scoring.speech import NO_SPEECH, SILENCE_DB, SpeechGate
+from .adaptation import new_adapter
 from .recognizer import EmotionRecognizer
 
 
@@ -30,6 +31,7 @@ class Update:
     label: str
     scores: dict[str, float] = field(default_factory=dict)
     speech: bool = True
+    adapted: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,11 +47,14 @@ class StreamingRecognizer:
         min_speech_s: audio needed before the first update.
         smoothing: weight of the previous smoothed scores in the moving average (0 switches it off).
         vad: Silero VAD as well as the energy gate decides "no speech" (default: as the recognizer does, on).
+        adapt: adapt to the speaker within the session (:mod:`ser_hf.inference.adaptation`), with this stream's
+            own statistics (a recognizer may serve many streams); :meth:`reset` starts a new speaker.
         silence_db: RMS level (dBFS) under which a window is "no speech" (the one gate's threshold by default).
     """
 
     def __init__(self, model=None, window_s: float = 2.0, hop_s: float = 0.5, vad: bool | None = None,
-                 smoothing: float = 0.5, min_speech_s: float = 1.0, silence_db: float = SILENCE_DB):
+                 smoothing: float = 0.5, min_speech_s: float = 1.0, silence_db: float = SILENCE_DB,
+                 adapt: bool = False):
         if window_s <= 0 or hop_s <= 0 or hop_s > window_s:
             raise SerAudioError(f"Expected 0 < hop_s <= window_s, got hop {hop_s} s and window {window_s} s.")
         if not 0 <= smoothing < 1:
@@ -57,6 +62,7 @@ class StreamingRecognizer:
         self.recognizer = model if isinstance(model, EmotionRecognizer) else \
             EmotionRecognizer.from_pretrained(model, vad=True if vad is None else vad)
         vad = self.recognizer.gate.vad is not None if vad is None else vad
+        self.adapter = new_adapter(self.recognizer.model.config) if adapt else None
         self.rate = self.recognizer.sampling_rate
         self.window = int(window_s * self.rate)
         self.hop = int(hop_s * self.rate)
@@ -70,7 +76,9 @@ class StreamingRecognizer:
         return self.recognizer.labels
 
     def reset(self) -> None:
-        """Forget the audio, the resamplers and the smoothing (a new session)."""
+        """Forget the audio, the resamplers, the smoothing and the speaker (a new session)."""
+        if getattr(self, "adapter", None) is not None:
+            self.adapter.reset()
         self._buffer = np.zeros(self.window, dtype=np.float32)
         self._filled = 0  # valid samples in the buffer (<= window)
         self._received = 0  # samples at the model's rate since the start
@@ -138,11 +146,14 @@ class StreamingRecognizer:
         if not self.gate(window):
             self._smoothed = None
             return Update(time, NO_SPEECH, {}, speech=False)
+        adapted = self.adapter is not None and self.adapter.active  # before this window joins the statistics
         probs = self.recognizer.probabilities(window)
+        if self.adapter is not None:
+            probs = self.adapter.adapt_probabilities(probs)
         if self._smoothed is None or not self.smoothing:
             self._smoothed = probs
         else:
             self._smoothed = self.smoothing * self._smoothed + (1 - self.smoothing) * probs
         order = np.argsort(-self._smoothed)
         scores = {self.labels[i]: float(self._smoothed[i]) for i in order}
-        return Update(time, self.labels[int(order[0])], scores)
+        return Update(time, self.labels[int(order[0])], scores, adapted=adapted)

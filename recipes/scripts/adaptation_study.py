@@ -1,0 +1,175 @@
+"""Speaker adaptation, measured: each test speaker of multi-corpus folds 1 and 2 is a session (balanced, or 60%
+neutral), clips arrive one by one, and the model's log probabilities are adapted with what the session has
+shown so far. The method and its warm-up are chosen on the validation speakers only.
+
+    python recipes/scripts/adaptation_study.py --data-dir ../shared/data [--models default compact] [--folds 1 2]
+
+Clip scores are computed once per model, fold and part (``outputs/adaptation/``), then every session is
+replayed from them. Writes ``docs/reports/adaptation/adaptation.json`` and ``adaptation.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ser_hf.data import load_audio, load_split
+from ser_hf.evaluation.evaluate import score_clips
+from ser_hf.evaluation.metrics import ser_metrics
+from ser_hf.inference.adaptation import SessionAdapter
+from ser_hf.scoring.loading import load_model
+
+CACHE = Path("outputs/adaptation")
+SESSION_CLIPS = 20
+SESSIONS_PER_SPEAKER = 5
+NEUTRAL_SHARE = 0.6
+CANDIDATES = [{"method": "none"}] + [
+    {"method": "center", "strength": s, "warmup": w} for s in (0.5, 0.75, 1.0) for w in (3, 5, 10)] + [
+    {"method": "enroll", "strength": s, "enroll": e} for s in (0.5, 1.0) for e in (2, 3)]
+
+
+def clip_scores(model: str, fold: int, part: str, data_dir) -> dict:
+    """``{"log_probabilities", "labels", "speakers", "label_names"}`` of every clip of the part, cached."""
+    path = CACHE / f"{model}_fold{fold}_{part}.npz"
+    if path.is_file():
+        saved = np.load(path, allow_pickle=True)
+        return {k: saved[k] for k in saved.files}
+    network, fe = load_model(model)
+    split, names = load_split(["ravdess", "crema_d", "tess"], data_dir, "core7", calm="merge",
+                              protocol="multi-corpus", fold=fold)
+    rows = split[part]
+    waves = (load_audio(p, fe.sampling_rate) for p in rows["path"])
+    probabilities, _ = score_clips(network, fe, waves, list(range(len(names))), progress=True, total=len(rows),
+                                   desc=f"{model} fold {fold} {part}")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = {"log_probabilities": np.log(probabilities), "labels": np.asarray(rows["label"]),
+               "speakers": np.asarray(rows["speaker"]), "label_names": np.asarray(names)}
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    return out
+
+
+def sessions(scores: dict, skewed: bool, seed: int) -> list[np.ndarray]:
+    """Row indices of one session per test speaker: ``SESSION_CLIPS`` clips with speech, every emotion the speaker
+    has in equal shares (balanced) or 60% neutral (skewed), in a random order."""
+    rng = np.random.default_rng(seed)
+    neutral = list(scores["label_names"]).index("neutral")
+    speech = ~np.isnan(scores["log_probabilities"]).any(axis=1)
+    out = []
+    for speaker in np.unique(scores["speakers"]):
+        rows = np.flatnonzero((scores["speakers"] == speaker) & speech)
+        by_label = {label: rng.permutation(rows[scores["labels"][rows] == label]) for label in np.unique(scores["labels"][rows])}
+        if skewed:
+            others = [label for label in by_label if label != neutral]
+            want = {neutral: int(NEUTRAL_SHARE * SESSION_CLIPS)}
+            for i in range(SESSION_CLIPS - want[neutral]):
+                want[others[i % len(others)]] = want.get(others[i % len(others)], 0) + 1
+        else:
+            labels = list(by_label)
+            want = {label: SESSION_CLIPS // len(labels) + (i < SESSION_CLIPS % len(labels)) for i, label in enumerate(labels)}
+        if any(len(by_label.get(label, [])) < n for label, n in want.items()):
+            continue
+        picked = np.concatenate([by_label[label][:n] for label, n in want.items()])
+        out.append(rng.permutation(picked))
+    return out
+
+
+def replay(scores: dict, session: np.ndarray, config: dict, prior: np.ndarray, neutral_prior: np.ndarray) -> tuple:
+    """``(predicted, references)`` of one session under ``config``; enrollment clips are not scored."""
+    log_p, labels = scores["log_probabilities"], scores["labels"]
+    neutral = list(scores["label_names"]).index("neutral")
+    if config["method"] == "none":
+        return log_p[session].argmax(axis=1), labels[session]
+    adapter = SessionAdapter(prior=prior, neutral_prior=neutral_prior, strength=config["strength"],
+                             warmup=config.get("warmup", 5))
+    if config["method"] == "enroll":
+        enrolment = session[labels[session] == neutral][: config["enroll"]]
+        adapter.enroll(log_p[enrolment])
+        session = np.array([i for i in session if i not in set(enrolment)])
+    predicted = [int(np.argmax(adapter(log_p[i]))) for i in session]
+    return np.asarray(predicted), labels[session]
+
+
+def evaluate(scores: dict, config: dict, prior, neutral_prior, skewed: bool) -> dict:
+    names = list(scores["label_names"])
+    predicted, references = [], []
+    for seed in range(SESSIONS_PER_SPEAKER):
+        for session in sessions(scores, skewed, seed):
+            p, r = replay(scores, session, config, prior, neutral_prior)
+            predicted.append(p)
+            references.append(r)
+    m = ser_metrics(np.concatenate(predicted), np.concatenate(references), names)
+    return {"ua": m["ua"], "wa": m["wa"], "clips": m["num_records"], "sessions": len(predicted)}
+
+
+def priors(scores: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The population's mean log probabilities, over all clips and over neutral ones (validation speakers)."""
+    log_p = scores["log_probabilities"]
+    speech = ~np.isnan(log_p).any(axis=1)
+    neutral = scores["labels"] == list(scores["label_names"]).index("neutral")
+    return log_p[speech].mean(axis=0), log_p[speech & neutral].mean(axis=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--models", nargs="+", default=["default", "compact"])
+    parser.add_argument("--folds", nargs="+", type=int, default=[1, 2])
+    parser.add_argument("--output", default="docs/reports/adaptation")
+    args = parser.parse_args()
+    report: dict = {}
+    for model in args.models:
+        report[model] = {}
+        for fold in args.folds:
+            validation, test = (clip_scores(model, fold, part, args.data_dir) for part in ("validation", "test"))
+            prior, neutral_prior = priors(validation)
+            tuning = {json.dumps(c): {kind: evaluate(validation, c, prior, neutral_prior, kind == "skewed")
+                                      for kind in ("balanced", "skewed")} for c in CANDIDATES}
+            base = tuning[json.dumps({"method": "none"})]
+
+            def admissible(result) -> bool:  # no trade of accuracy for UA on skewed sessions
+                return all(result["skewed"][k] >= base["skewed"][k] - 0.01 for k in ("ua", "wa"))
+
+            best = {}
+            for method in ("center", "enroll"):
+                options = [c for c in tuning if json.loads(c)["method"] == method and admissible(tuning[c])]
+                best[method] = max(options, key=lambda c: tuning[c]["balanced"]["ua"]) if options else None
+            rows = {"none": {"config": {"method": "none"}}}
+            for method, key in best.items():
+                if key is not None:
+                    rows[method] = {"config": json.loads(key)}
+            for row in rows.values():
+                row["validation"] = tuning[json.dumps(row["config"])]
+                row["test"] = {kind: evaluate(test, row["config"], prior, neutral_prior, kind == "skewed")
+                               for kind in ("balanced", "skewed")}
+            report[model][f"fold{fold}"] = rows
+            report.setdefault("validation_tuning", {}).setdefault(model, {})[f"fold{fold}"] = {
+                key: {kind: {k: round(v, 4) for k, v in r.items() if k in ("ua", "wa")} for kind, r in result.items()}
+                for key, result in tuning.items()}
+            print(model, fold, json.dumps({m: {k: round(v["ua"], 3) for k, v in r["test"].items()}
+                                           for m, r in rows.items()}), flush=True)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "adaptation.json").write_text(json.dumps(report, indent=2))
+    lines = ["# Speaker adaptation on the test speakers of multi-corpus folds " + ", ".join(map(str, args.folds)), "",
+             f"Each test speaker is a session of {SESSION_CLIPS} clips ({SESSIONS_PER_SPEAKER} random sessions each): "
+             f"balanced (every emotion alike) or skewed ({NEUTRAL_SHARE:.0%} neutral). Method and warm-up chosen on "
+             "the validation speakers (best balanced UA that lowers neither UA nor WA of skewed sessions by more than "
+             "1 point).", "", "| model | fold | method | balanced UA | balanced WA | skewed UA | skewed WA |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for model, folds in report.items():
+        if model == "validation_tuning":
+            continue
+        for fold, rows in folds.items():
+            for method, row in rows.items():
+                t = row["test"]
+                lines.append(f"| {model} | {fold} | {json.dumps(row['config'])} | {t['balanced']['ua']:.3f} | "
+                             f"{t['balanced']['wa']:.3f} | {t['skewed']['ua']:.3f} | {t['skewed']['wa']:.3f} |")
+    (out / "adaptation.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

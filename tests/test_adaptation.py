@@ -1,0 +1,107 @@
+"""Speaker adaptation: a known answer (a speaker's constant offset is removed), the API, streaming and the CLI."""
+
+import copy
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from ser_hf.inference import EmotionRecognizer, StreamingRecognizer
+from ser_hf.inference.adaptation import WARMUP, SessionAdapter
+from tests.conftest import save_tiny_cnn, voice
+
+LABELS = ["neutral", "happy", "sad", "angry"]
+OFFSET = np.array([2.0, -1.0, 0.5, -1.5])
+
+
+def test_a_constant_offset_of_one_speaker_is_removed():
+    rng = np.random.default_rng(0)
+    clips = rng.normal(size=(30, 4))
+    plain, shifted = SessionAdapter(warmup=5), SessionAdapter(warmup=5)
+    a = np.array([plain(c) for c in clips])
+    b = np.array([shifted(c + OFFSET) for c in clips])
+    assert not np.allclose(a[:5], b[:5])  # before the warm-up nothing is adapted
+    np.testing.assert_allclose(a[5:], b[5:], atol=1e-9)  # after it, the speaker's offset is gone
+    shifted.reset()
+    assert not shifted.active and shifted.offset() is None
+
+
+def test_enrollment_sets_the_baseline_from_neutral_clips():
+    adapter = SessionAdapter(neutral_prior=np.zeros(4), warmup=100)
+    adapter.enroll(np.tile(OFFSET, (3, 1)))
+    assert adapter.active
+    np.testing.assert_allclose(adapter(OFFSET + np.array([0, 3.0, 0, 0])), [0, 3.0, 0, 0])
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return save_tiny_cnn(tmp_path_factory.mktemp("cnn"), LABELS)
+
+
+def shifted_recognizer(folder, **kwargs) -> EmotionRecognizer:
+    """A recognizer whose every logit is moved by OFFSET: a speaker the model hears 'off' in the same way always."""
+    recognizer = EmotionRecognizer.from_pretrained(folder, vad=False, **kwargs)
+    recognizer.model = copy.deepcopy(recognizer.model)
+    with torch.no_grad():
+        recognizer.model.classifier.bias += torch.tensor(OFFSET, dtype=torch.float32)
+    return recognizer
+
+
+def test_the_recognizer_removes_the_offset_after_the_warm_up(folder):
+    clips = [voice(1.5, seed=i) for i in range(WARMUP + 4)]
+    plain = EmotionRecognizer.from_pretrained(folder, vad=False, adapt=True)
+    shifted = shifted_recognizer(folder, adapt=True)
+    a = [plain.predict(c, sampling_rate=16000) for c in clips]
+    b = [shifted.predict(c, sampling_rate=16000) for c in clips]
+    assert [p.adapted for p in b] == [False] * WARMUP + [True] * 4
+    for x, y in zip(a[WARMUP:], b[WARMUP:]):
+        assert x.label == y.label and y.scores == pytest.approx(x.scores, abs=1e-4)
+    shifted.reset_speaker()
+    assert shifted.predict(clips[0], sampling_rate=16000).adapted is False
+    without = EmotionRecognizer.from_pretrained(folder, vad=False).predict(clips[0], sampling_rate=16000)
+    assert without.adapted is None and "adapted" not in without.to_dict()
+
+
+def test_streaming_adapts_and_reset_starts_a_new_speaker(folder):
+    audio = np.concatenate([voice(2.0, seed=i) for i in range(5)])
+    plain = StreamingRecognizer(EmotionRecognizer.from_pretrained(folder, vad=False), adapt=True, smoothing=0.0)
+    shifted = StreamingRecognizer(shifted_recognizer(folder), adapt=True, smoothing=0.0)
+    a, b = plain.push(audio, 16000), shifted.push(audio, 16000)
+    assert [u.adapted for u in b][:WARMUP] == [False] * WARMUP and b[-1].adapted
+    for x, y in zip(a[WARMUP:], b[WARMUP:]):
+        assert y.scores == pytest.approx(x.scores, abs=1e-4)
+    shifted.reset()
+    assert shifted.push(audio[:32000], 16000)[-1].adapted is False
+
+
+def test_predict_adapt_json_by_folder(folder, tmp_path):
+    for speaker in ("alice", "bob"):
+        for i in range(WARMUP + 1):
+            path = tmp_path / "in" / speaker / f"{i}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(path), voice(1.2, seed=i), 16000)
+    result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", str(tmp_path / "in"), "--model",
+                             str(folder), "--no-vad", "--adapt-by", "folder", "--json"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(result.stdout)
+    assert len(rows) == 2 * (WARMUP + 1)
+    for speaker in ("alice", "bob"):  # each folder is its own session: its own warm-up
+        assert [r["adapted"] for r in rows if f"/{speaker}/" in r["path"]] == [False] * WARMUP + [True]
+
+
+def test_the_live_tab_adapts_per_session_and_says_so(folder):
+    from ser_hf.demo import ModelPool, stream_microphone
+
+    pool = ModelPool({"cnn": str(folder)}, vad=False)
+    audio = (np.concatenate([voice(2.0, seed=i) for i in range(5)]) * 32767).astype(np.int16)
+    adapted, plain = None, None
+    for start in range(0, len(audio), 8000):
+        label, _, adapted = stream_microphone((16000, audio[start:start + 8000]), adapted, "cnn", pool, True)
+        other, _, plain = stream_microphone((16000, audio[start:start + 8000]), plain, "cnn", pool, False)
+    assert "Adapted to this speaker" in label and "Adapted" not in other
+    assert adapted.stream.adapter is not plain.stream.adapter and plain.stream.adapter is None

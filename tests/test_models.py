@@ -253,3 +253,28 @@ def test_public_freezing_per_encoder_family():
     whisper.freeze_base_model()
     assert not any(p.requires_grad for p in whisper.encoder.parameters())
     assert all(p.requires_grad for p in whisper.classifier.parameters())
+
+
+def test_spec_augment_masks_whisper_input_in_training_only():
+    model = tiny_backbone(tiny_whisper_config(), spec_augment=True, num_freq_masks=3, mask_freq_width=20)
+    features = torch.randn(2, 80, 300)
+    with torch.no_grad():
+        evaluation = [model(input_features=features).logits for _ in range(2)]
+        model.train()
+        torch.manual_seed(0)
+        training = [model(input_features=features).logits for _ in range(2)]
+    torch.testing.assert_close(evaluation[0], evaluation[1])
+    assert not torch.allclose(training[0], training[1])  # random masks (and dropout) differ between passes
+
+
+def test_spec_augment_zeroes_bands_within_each_clip():
+    from types import SimpleNamespace
+
+    from ser_hf.models.pooling import spec_augment
+
+    config = SimpleNamespace(num_freq_masks=1, mask_freq_width=8, num_time_masks=1, mask_time_width=20)
+    torch.manual_seed(3)
+    features = torch.randn(3, 80, 200) + 10.0  # no zeros before masking
+    masked = spec_augment(features, torch.tensor([200, 150, 100]), config)
+    assert torch.equal(features, features) and (masked == 0).any() and not (features == 0).any()
+    assert not (masked[2, :, 100:] == 0).all()  # time masks stay inside each clip's valid frames

@@ -108,7 +108,7 @@ def stream_microphone(chunk, session: LiveSession | None, model: str | None, poo
         return f"**Microphone input rejected:** {err}", session.history or None, session
     for update in updates:
         session.label = update.label
-        session.adapted = session.adapted or update.adapted
+        session.adapted = bool(session.adapted or update.adapted)
         if update.speech:
             session.history += [{"time (s)": update.time, "emotion": k, "probability": v} for k, v in update.scores.items()]
     if session.history:

@@ -31,10 +31,11 @@ class Update:
     label: str
     scores: dict[str, float] = field(default_factory=dict)
     speech: bool = True
-    adapted: bool = False
+    adapted: bool | None = None  # with speaker adaptation: whether this update was adapted (past the warm-up)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """``{"time", "label", "scores", "speech"}``, and ``adapted`` when the stream adapts to the speaker."""
+        return {k: v for k, v in asdict(self).items() if k != "adapted" or v is not None}
 
 
 class StreamingRecognizer:
@@ -146,7 +147,7 @@ class StreamingRecognizer:
         if not self.gate(window):
             self._smoothed = None
             return Update(time, NO_SPEECH, {}, speech=False)
-        adapted = self.adapter is not None and self.adapter.active  # before this window joins the statistics
+        adapted = self.adapter.active if self.adapter is not None else None  # before this window joins the statistics
         probs = self.recognizer.probabilities(window)
         if self.adapter is not None:
             probs = self.adapter.adapt_probabilities(probs)

@@ -23,6 +23,9 @@ class SerBackboneConfig(PretrainedConfig):
             convolution over time.
         attention_channels (`int`, defaults to 128): bottleneck of the attentive statistics pooling.
         dropout (`float`, defaults to 0.2): dropout before the classifier.
+        spec_augment (`bool`, defaults to `False`): SpecAugment masks on Whisper's log-mel in training mode;
+            mask_time_width / mask_freq_width (`int`, defaults to 20 / 8), num_time_masks / num_freq_masks
+            (`int`, defaults to 2 / 2) as for the CNN.
         label_smoothing (`float`, defaults to 0.0) / class_weights (`list[float]`, *optional*): the loss.
         calibration_temperature (`float`, defaults to 1.0): the logits are divided by it before the softmax in every
             scoring path; fitted on validation speakers after training (temperature scaling). Not named
@@ -46,6 +49,11 @@ class SerBackboneConfig(PretrainedConfig):
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
         calibration_temperature: float = 1.0,
+        spec_augment: bool = False,
+        mask_time_width: int = 20,
+        mask_freq_width: int = 8,
+        num_time_masks: int = 2,
+        num_freq_masks: int = 2,
         **kwargs,
     ):
         if backbone_config is not None and not isinstance(backbone_config, dict):
@@ -63,6 +71,11 @@ class SerBackboneConfig(PretrainedConfig):
         self.label_smoothing = label_smoothing
         self.class_weights = list(class_weights) if class_weights is not None else None
         self.calibration_temperature = calibration_temperature
+        self.spec_augment = spec_augment
+        self.mask_time_width = mask_time_width
+        self.mask_freq_width = mask_freq_width
+        self.num_time_masks = num_time_masks
+        self.num_freq_masks = num_freq_masks
         super().__init__(**kwargs)
 
     @property

@@ -10,7 +10,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_ser_backbone import SerBackboneConfig
 from .encoders import encoder_adapter
-from .pooling import AttentiveStatisticsPooling, classification_loss, init_layer
+from .pooling import AttentiveStatisticsPooling, classification_loss, init_layer, spec_augment
 
 
 def encoder_config(config: SerBackboneConfig):
@@ -111,6 +111,10 @@ class SerBackboneForAudioClassification(SerBackbonePreTrainedModel):
         inputs = input_features if self.main_input_name == "input_features" else input_values
         if inputs is None:
             raise ValueError(f"This {self.config.backbone_type} model expects `{self.main_input_name}`.")
+        if self.training and self.config.spec_augment and inputs.dim() == 3:  # log-mel input (Whisper)
+            lengths = (attention_mask.sum(-1) if attention_mask is not None and attention_mask.shape[-1] == inputs.shape[-1]
+                       else torch.full((inputs.shape[0],), inputs.shape[-1], device=inputs.device))
+            inputs = spec_augment(inputs, lengths, self.config)
         states, mask = self.hidden_states(inputs, attention_mask)
         if self.config.use_weighted_layer_sum:
             weights = torch.softmax(self.layer_weights, dim=0)

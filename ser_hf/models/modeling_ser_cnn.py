@@ -8,7 +8,14 @@ from transformers import PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_ser_cnn import SerCnnConfig
-from .pooling import AttentiveStatisticsPooling, classification_loss, conv_output_lengths, init_layer, lengths_to_mask
+from .pooling import (
+    AttentiveStatisticsPooling,
+    classification_loss,
+    conv_output_lengths,
+    init_layer,
+    lengths_to_mask,
+    spec_augment,
+)
 
 
 class SerCnnPreTrainedModel(PreTrainedModel):
@@ -31,6 +38,35 @@ class SeparableBlock(nn.Module):
         self.norm1 = nn.BatchNorm1d(channels)
         self.pointwise = nn.Conv1d(channels, channels, 1, bias=False)
         self.norm2 = nn.BatchNorm1d(channels)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        y = torch.relu(self.norm1(self.depthwise(x))) * mask
+        y = self.norm2(self.pointwise(y))
+        return torch.relu(x + y) * mask
+
+
+class SerCnnForAudioClassification(SerCnnPreTrainedModel):
+    """Compact CNN with attentive statistics pooling and a linear head.
+
+    ``forward(input_features (batch, num_mel_bins, frames), attention_mask (batch, frames), labels (batch,))``
+    returns a ``SequenceClassifierOutput`` with ``logits (batch, num_labels)`` and, with labels, ``loss``.
+    Padded frames are zeroed after every layer, so a clip gives the same logits alone or padded in a batch.
+    """
+
+    def __init__(self, config: SerCnnConfig):
+        super().__init__(config)
+        c1, c2 = config.stem_channels
+        self.stem1 = nn.Sequential(nn.Conv2d(1, c1, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU())
+        self.stem2 = nn.Sequential(nn.Conv2d(c1, c2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c2), nn.ReLU())
+        freq = (((config.num_mel_bins - 1) // 2 + 1) - 1) // 2 + 1  # mel bins after two stride-2 convolutions
+        self.projection = nn.Sequential(nn.Conv1d(c2 * freq, config.hidden_size, 1, bias=False),
+                                        nn.BatchNorm1d(config.hidden_size), nn.ReLU())
+        dilations = [config.dilations[i % len(config.dilations)] for i in range(config.num_blocks)]
+        self.blocks = nn.ModuleList(SeparableBlock(config.hidden_size, config.kernel_size, d) for d in dilations)
+        self.pooling = AttentiveStatisticsPooling(config.hidden_size, config.attention_channels)
+        self.dropout = nn.Dropout(config.dropout)
+        self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
+        self.post_init()
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         y = torch.relu(self.norm1(self.depthwise(x))) * mask
@@ -98,7 +134,7 @@ class SerCnnForAudioClassification(SerCnnPreTrainedModel):
             frames = max(1, int(lengths.max()))  # drop frames that are padding for every example
             input_features = input_features[:, :, :frames]
         if self.training and self.config.spec_augment:
-            input_features = self._spec_augment(input_features, lengths)
+            input_features = spec_augment(input_features, lengths, self.config)
 
         lengths1 = conv_output_lengths(lengths, 3, 2, 1)
         lengths2 = conv_output_lengths(lengths1, 3, 2, 1)

@@ -74,3 +74,22 @@ def init_layer(module: nn.Module) -> bool:
     else:
         return False
     return True
+
+
+def spec_augment(features: torch.Tensor, lengths: torch.Tensor, config) -> torch.Tensor:
+    """SpecAugment: zero ``config.num_freq_masks`` random frequency bands (up to ``mask_freq_width`` bins) and
+    ``num_time_masks`` time bands (up to ``mask_time_width`` frames, at most a fifth of the clip) of each example
+    of ``features (batch, bins, frames)``; training only."""
+    features = features.clone()
+    batch, n_freq, _ = features.shape
+    for i in range(batch):
+        for _ in range(config.num_freq_masks):
+            width = int(torch.randint(0, config.mask_freq_width + 1, ()))
+            start = int(torch.randint(0, max(1, n_freq - width), ()))
+            features[i, start : start + width, :] = 0.0
+        valid = int(lengths[i])
+        for _ in range(config.num_time_masks):
+            width = int(torch.randint(0, min(config.mask_time_width, max(1, valid // 5)) + 1, ()))
+            start = int(torch.randint(0, max(1, valid - width), ()))
+            features[i, :, start : start + width] = 0.0
+    return features

@@ -54,7 +54,7 @@ class ModelArguments:
     dropout: float | None = field(default=None, metadata={"help": "head dropout (default: the config's)"})
     label_smoothing: float = 0.0
     class_weighting: str = field(default="none", metadata={"help": "none or balanced (inverse class frequency)"})
-    spec_augment: bool = field(default=False, metadata={"help": "CNN: SpecAugment masks in training"})
+    spec_augment: bool = field(default=False, metadata={"help": "SpecAugment masks in training (CNN, Whisper)"})
     hidden_size: int = field(default=256, metadata={"help": "CNN width"})
     num_blocks: int = field(default=4, metadata={"help": "CNN residual blocks"})
     freeze_encoder: bool = field(default=False, metadata={"help": "backbone: train the head only"})

@@ -121,7 +121,7 @@ def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labe
             raise SerError(f"{folder} predicts {list(model.config.id2label.values())}, the recipe needs {labels}.")
         return model, AutoFeatureExtractor.from_pretrained(folder)
     options = {"freeze_encoder": model_args.freeze_encoder, "freeze_layers": model_args.freeze_layers,
-               "label_smoothing": model_args.label_smoothing}
+               "label_smoothing": model_args.label_smoothing, "spec_augment": model_args.spec_augment}
     if model_args.dropout is not None:
         options["dropout"] = model_args.dropout
     return model_from_backbone(model_args.model, labels, normalization=normalization, **options)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# Chosen on the validation speakers of multi-corpus folds 1 and 2 (recipes/scripts/adaptation_study.py).
-STRENGTH = 1.0
-WARMUP = 5
+# Chosen for the default model on the validation speakers of multi-corpus fold 1: the best balanced UA that costs
+# skewed (60% neutral) sessions at most 1 point of UA or WA (recipes/scripts/adaptation_study.py).
+STRENGTH = 0.5
+WARMUP = 10
 
 
 class SessionAdapter:

@@ -20,7 +20,7 @@ from ..models.errors import SerError
 from ..scoring.loading import load_model
 from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_logits, score_waveform, softmax, temperature_of
 from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
-from .adaptation import new_adapter
+from .adaptation import SessionAdapter, new_adapter
 
 UNCERTAIN = "uncertain"
 
@@ -58,7 +58,8 @@ class EmotionRecognizer:
     """A model and its feature extractor, ready for prediction on raw audio."""
 
     def __init__(self, model, feature_extractor, window_s: float = WINDOW_S, hop_s: float = HOP_S,
-                 device: str = "cpu", vad: bool = True, min_confidence: float | None = None, adapt: bool = False):
+                 device: str = "cpu", vad: bool = True, min_confidence: float | None = None,
+                 adapt: "bool | SessionAdapter" = False):
         if window_s <= 0 or hop_s <= 0:
             raise SerError(f"window and hop must be positive, got {window_s} s and {hop_s} s.")
         self.model = model.eval().to(device)
@@ -74,7 +75,8 @@ class EmotionRecognizer:
         if min_confidence is not None and not 0 <= min_confidence <= 1:
             raise SerError(f"min_confidence must be in [0, 1], got {min_confidence}.")
         self.min_confidence = min_confidence
-        self.adapter = new_adapter(model.config) if adapt else None
+        # adapt: True for the default adaptation, or a configured SessionAdapter.
+        self.adapter = adapt if isinstance(adapt, SessionAdapter) else new_adapter(model.config) if adapt else None
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike | None = None, **kwargs) -> "EmotionRecognizer":

@@ -19,7 +19,7 @@ import soxr
 from ..models.audio import normalize_audio
 from ..models.errors import SerAudioError
 from ..scoring.speech import NO_SPEECH, SILENCE_DB, SpeechGate
-from .adaptation import new_adapter
+from .adaptation import SessionAdapter, new_adapter
 from .recognizer import EmotionRecognizer
 
 
@@ -55,7 +55,7 @@ class StreamingRecognizer:
 
     def __init__(self, model=None, window_s: float = 2.0, hop_s: float = 0.5, vad: bool | None = None,
                  smoothing: float = 0.5, min_speech_s: float = 1.0, silence_db: float = SILENCE_DB,
-                 adapt: bool = False):
+                 adapt: "bool | SessionAdapter" = False):
         if window_s <= 0 or hop_s <= 0 or hop_s > window_s:
             raise SerAudioError(f"Expected 0 < hop_s <= window_s, got hop {hop_s} s and window {window_s} s.")
         if not 0 <= smoothing < 1:
@@ -63,7 +63,8 @@ class StreamingRecognizer:
         self.recognizer = model if isinstance(model, EmotionRecognizer) else \
             EmotionRecognizer.from_pretrained(model, vad=True if vad is None else vad)
         vad = self.recognizer.gate.vad is not None if vad is None else vad
-        self.adapter = new_adapter(self.recognizer.model.config) if adapt else None
+        self.adapter = adapt if isinstance(adapt, SessionAdapter) else \
+            new_adapter(self.recognizer.model.config) if adapt else None
         self.rate = self.recognizer.sampling_rate
         self.window = int(window_s * self.rate)
         self.hop = int(hop_s * self.rate)

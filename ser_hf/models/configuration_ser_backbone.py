@@ -30,6 +30,9 @@ class SerBackboneConfig(PretrainedConfig):
         calibration_temperature (`float`, defaults to 1.0): the logits are divided by it before the softmax in every
             scoring path; fitted on validation speakers after training (temperature scaling). Not named
             `temperature`: transformers reserves that name for generation.
+        adaptation_prior / adaptation_neutral_prior (`list[float]`, *optional*): the mean log probabilities over
+            the validation speakers (all clips / neutral ones), where speaker adaptation starts from
+            (:mod:`ser_hf.inference.adaptation`); stored as extra config fields.
     """
 
     model_type = "ser_backbone"

@@ -45,6 +45,11 @@ class SerBackboneConfig(PretrainedConfig):
         freeze_encoder: bool = False,
         freeze_layers: int = 0,
         freeze_feature_encoder: bool = True,
+        spec_augment: bool = False,
+        mask_time_width: int = 20,
+        mask_freq_width: int = 8,
+        num_time_masks: int = 2,
+        num_freq_masks: int = 2,
         conv_channels: int = 256,
         conv_kernel_size: int = 5,
         attention_channels: int = 128,
@@ -52,11 +57,6 @@ class SerBackboneConfig(PretrainedConfig):
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
         calibration_temperature: float = 1.0,
-        spec_augment: bool = False,
-        mask_time_width: int = 20,
-        mask_freq_width: int = 8,
-        num_time_masks: int = 2,
-        num_freq_masks: int = 2,
         **kwargs,
     ):
         if backbone_config is not None and not isinstance(backbone_config, dict):
@@ -73,12 +73,10 @@ class SerBackboneConfig(PretrainedConfig):
         self.dropout = dropout
         self.label_smoothing = label_smoothing
         self.class_weights = list(class_weights) if class_weights is not None else None
+        self.spec_augment = spec_augment  # the masks as the CNN's (see SerCnnConfig)
+        self.mask_time_width, self.mask_freq_width = mask_time_width, mask_freq_width
+        self.num_time_masks, self.num_freq_masks = num_time_masks, num_freq_masks
         self.calibration_temperature = calibration_temperature
-        self.spec_augment = spec_augment
-        self.mask_time_width = mask_time_width
-        self.mask_freq_width = mask_freq_width
-        self.num_time_masks = num_time_masks
-        self.num_freq_masks = num_freq_masks
         super().__init__(**kwargs)
 
     @property

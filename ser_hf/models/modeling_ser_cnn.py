@@ -68,52 +68,6 @@ class SerCnnForAudioClassification(SerCnnPreTrainedModel):
         self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        y = torch.relu(self.norm1(self.depthwise(x))) * mask
-        y = self.norm2(self.pointwise(y))
-        return torch.relu(x + y) * mask
-
-
-class SerCnnForAudioClassification(SerCnnPreTrainedModel):
-    """Compact CNN with attentive statistics pooling and a linear head.
-
-    ``forward(input_features (batch, num_mel_bins, frames), attention_mask (batch, frames), labels (batch,))``
-    returns a ``SequenceClassifierOutput`` with ``logits (batch, num_labels)`` and, with labels, ``loss``.
-    Padded frames are zeroed after every layer, so a clip gives the same logits alone or padded in a batch.
-    """
-
-    def __init__(self, config: SerCnnConfig):
-        super().__init__(config)
-        c1, c2 = config.stem_channels
-        self.stem1 = nn.Sequential(nn.Conv2d(1, c1, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c1), nn.ReLU())
-        self.stem2 = nn.Sequential(nn.Conv2d(c1, c2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c2), nn.ReLU())
-        freq = (((config.num_mel_bins - 1) // 2 + 1) - 1) // 2 + 1  # mel bins after two stride-2 convolutions
-        self.projection = nn.Sequential(nn.Conv1d(c2 * freq, config.hidden_size, 1, bias=False),
-                                        nn.BatchNorm1d(config.hidden_size), nn.ReLU())
-        dilations = [config.dilations[i % len(config.dilations)] for i in range(config.num_blocks)]
-        self.blocks = nn.ModuleList(SeparableBlock(config.hidden_size, config.kernel_size, d) for d in dilations)
-        self.pooling = AttentiveStatisticsPooling(config.hidden_size, config.attention_channels)
-        self.dropout = nn.Dropout(config.dropout)
-        self.classifier = nn.Linear(2 * config.hidden_size, config.num_labels)
-        self.post_init()
-
-    def _spec_augment(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Zero random time and frequency bands of each example (training only)."""
-        cfg = self.config
-        features = features.clone()
-        batch, n_freq, _ = features.shape
-        for i in range(batch):
-            for _ in range(cfg.num_freq_masks):
-                width = int(torch.randint(0, cfg.mask_freq_width + 1, ()))
-                start = int(torch.randint(0, max(1, n_freq - width), ()))
-                features[i, start : start + width, :] = 0.0
-            valid = int(lengths[i])
-            for _ in range(cfg.num_time_masks):
-                width = int(torch.randint(0, min(cfg.mask_time_width, max(1, valid // 5)) + 1, ()))
-                start = int(torch.randint(0, max(1, valid - width), ()))
-                features[i, :, start : start + width] = 0.0
-        return features
-
     def forward(
         self,
         input_features: torch.Tensor,

@@ -36,7 +36,7 @@ def test_report_files_and_json_keys(tmp_path, audio_writer):
     metrics = evaluate_model(model, "crema_d", data, tmp_path / "report", progress=False, vad=False)
     saved = json.loads((tmp_path / "report" / "metrics.json").read_text())
     assert set(saved) == {"ua", "wa", "macro_f1", "weighted_f1", "labels", "per_class", "confusion_matrix",
-                          "num_records", "skipped", "ece", "ece_at_temperature_1", "calibration"}
+                          "num_records", "skipped", "ece", "ece_at_temperature_1", "calibration", "calm"}
     assert 0 <= saved["ece"] <= 1 and saved["calibration"]["temperature"] == 1.0
     assert saved == json.loads(json.dumps(metrics))
     assert saved["labels"] == ["neutral", "happy", "sad", "angry", "fearful", "disgust"]  # model labels CREMA-D has

@@ -251,3 +251,13 @@ def test_one_channel_rule_for_files_arrays_and_stream_chunks(tmp_path, recognize
         assert got == pytest.approx(expected, abs=1e-6)
     with pytest.raises(SerAudioError, match="at most 8 channels"):
         recognizer.predict(np.zeros((100, 100), np.float32), sampling_rate=16000)
+
+
+def test_stream_of_a_folder_or_a_too_short_clip_says_so(tmp_path, model_dir):
+    folder = run_cli("stream", str(tmp_path), "--model", str(model_dir))
+    assert folder.returncode == 1 and "is a directory" in folder.stderr and "Traceback" not in folder.stderr
+    short = tmp_path / "short.wav"
+    sf.write(str(short), voice(0.3), 16000)
+    result = run_cli("stream", str(short), "--model", str(model_dir), "--no-vad")
+    assert result.returncode == 1 and "is 0.30 s long, shorter than the 1.00 s" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

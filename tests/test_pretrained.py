@@ -71,3 +71,14 @@ def test_evaluate_writes_predictions_that_equal_predict_clip_by_clip(data_root, 
     assert [row["label"] for row in json.loads(predicted.stdout)] == [line["predicted"] for line in lines]
     correct = sum(line["predicted"] == line["emotion"] for line in lines)
     assert json.loads((report / "metrics.json").read_text())["wa"] == pytest.approx(correct / 240)
+
+
+def test_evaluate_says_what_it_left_out_and_uses_the_models_calm_choice(data_root, tmp_path):
+    from ser_hf.evaluation.evaluate import evaluate_model
+
+    dropped = evaluate_model("compact", "ravdess", data_root, tmp_path / "drop", protocol="ravdess-6fold", calm="drop",
+                             progress=False)
+    assert dropped["num_records"] == 208 and dropped["left_out"] == {"calm": 32}
+    assert "Left out: 32 calm clip(s)" in (tmp_path / "drop" / "report.md").read_text()
+    own = evaluate_model("compact", "ravdess", data_root, tmp_path / "own", protocol="ravdess-6fold", progress=False)
+    assert own["calm"] == "merge" and own["num_records"] == 240 and "left_out" not in own  # its recipe merged calm

@@ -31,6 +31,12 @@ def cmd_crossval(args: argparse.Namespace) -> int:
     return 0
 
 
+def left_out_sentence(left_out: dict, calm: str | None) -> str:
+    from ..evaluation.reports import left_out_sentence as sentence
+
+    return sentence(left_out, calm)
+
+
 def print_robustness(results: dict | None, indent: str = "") -> None:
     for condition, m in (results or {}).items():
         print(f"{indent}{condition:<14} UA {m['ua']:.3f}  WA {m['wa']:.3f}  no speech {m['no_speech']}")
@@ -61,6 +67,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         print(f"UA {metrics['ua']:.3f}  WA {metrics['wa']:.3f}  macro F1 {metrics['macro_f1']:.3f}  "
               f"weighted F1 {metrics['weighted_f1']:.3f}  ({metrics['num_records']} clips)")
+        if metrics.get("left_out"):
+            print(left_out_sentence(metrics["left_out"], metrics.get("calm")))
         print_robustness(metrics.get("robustness"))
         print(f"Report: {Path(args.output_dir) / 'report.md'}; every clip: {Path(args.output_dir) / 'predictions.jsonl'}")
     return 0
@@ -143,7 +151,9 @@ def add_commands(commands, parser_class) -> None:
     evaluate.add_argument("--protocol", choices=PROTOCOLS, help="score only this protocol's test fold")
     evaluate.add_argument("--fold", type=int, default=1)
     evaluate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: the model's labels the corpus has")
-    evaluate.add_argument("--calm", choices=CALM_POLICIES, default="drop")
+    evaluate.add_argument("--calm", choices=CALM_POLICIES, default=None,
+                          help="RAVDESS calm outside the model's labels: drop or merge into neutral (default: the "
+                               "model's own choice, from its recipe.yaml; else drop)")
     evaluate.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
                           help="the speech gate of `predict`: Silero VAD as well as the energy gate (default: on)")
     evaluate.add_argument("--conditions", type=lambda text: [c for c in text.split(",") if c], default=None,

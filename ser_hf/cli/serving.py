@@ -89,8 +89,14 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ..inference.recognizer import EmotionRecognizer
     from ..inference.streaming import StreamingRecognizer
 
+    path = Path(args.file)
+    if path.is_dir():
+        raise SerError(f"{path} is a directory; `ser-hf stream` plays one audio file (`ser-hf predict` takes folders).")
+    if not path.is_file():
+        raise SerError(f"Audio file not found: {path}.")
     stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
                                  hop_s=args.hop, vad=args.vad, smoothing=args.smoothing, adapt=args.adapt)
+    updates = 0
     try:
         info = sf.info(args.file)
         blocks = sf.blocks(args.file, blocksize=int(info.samplerate * args.chunk), dtype="float32", always_2d=True)
@@ -99,13 +105,19 @@ def cmd_stream(args: argparse.Namespace) -> int:
         for block in blocks:
             for update in stream.push(block, info.samplerate):
                 _print_update(update, args.json)
+                updates += 1
             played += len(block) / info.samplerate
             if args.realtime:
                 _time.sleep(max(0.0, played - (_time.monotonic() - start)))
         for update in stream.flush():
             _print_update(update, args.json)
+            updates += 1
     except (sf.LibsndfileError, RuntimeError) as err:
         raise SerError(f"Cannot read {args.file} as audio ({str(err).strip()}).") from None
+    if not updates:
+        raise SerError(f"{args.file} is {info.frames / info.samplerate:.2f} s long, shorter than the "
+                       f"{stream.min_samples / stream.rate:.2f} s the first update needs; nothing to report "
+                       "(`ser-hf predict` scores short clips).")
     return 0
 
 

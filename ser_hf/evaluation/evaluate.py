@@ -48,6 +48,31 @@ def evaluation_labels(model_labels: list[str], corpus: str, label_set: str | Non
     return [label for label in model_labels if label in native]
 
 
+def model_calm_policy(model) -> str:
+    """The model's own RAVDESS calm choice (``data.calm`` of the ``recipe.yaml`` beside it), else ``"drop"``."""
+    import yaml
+
+    from ..scoring.loading import resolve_model_dir
+
+    recipe = resolve_model_dir(model) / "recipe.yaml"
+    data = (yaml.safe_load(recipe.read_text()) or {}).get("data", {}) if recipe.is_file() else {}
+    return data.get("calm", "drop") if data.get("calm") in ("drop", "merge") else "drop"
+
+
+def left_out_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: str | None, fold: int) -> dict:
+    """``{emotion: clips}`` of the corpus (or its test speakers) that the scored ``labels`` leave out."""
+    from collections import Counter
+
+    from ..data.corpora import load_corpus
+    from ..data.labels import map_emotion
+    from ..data.protocols import make_split
+
+    everything = load_corpus(corpus, data_dir)
+    if protocol:
+        everything = make_split(everything, protocol, fold)["test"]
+    return dict(Counter(e for e in everything["emotion"] if map_emotion(e, tuple(labels), calm) is None))
+
+
 def score_clips(model, feature_extractor, waveforms: Iterable[np.ndarray], columns: list[int], *,
                 progress: bool = False, total: int | None = None, desc: str = "Scoring",
                 gate: SpeechGate | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +113,7 @@ def evaluate_model(
     protocol: str | None = None,
     fold: int = 1,
     label_set: str | None = None,
-    calm: str = "drop",
+    calm: str | None = None,
     progress: bool = True,
     vad: bool = True,
     conditions: Sequence[str] | None = None,
@@ -96,8 +121,9 @@ def evaluate_model(
     """Score ``model`` (a folder; ``None``/``"compact"`` for the bundled ones) on ``corpus``: the whole corpus,
     or ``corpus``'s share of the test part of ``fold`` of ``protocol`` (multi-corpus included), with the speech
     gate ``predict`` uses (Silero VAD unless ``vad=False``). Writes the report files and ``predictions.jsonl`` to
-    ``output_dir``; with ``conditions`` (see :mod:`ser_hf.data.degradations`) also the robustness report. Returns
-    the metrics (with ``robustness``: condition -> metrics)."""
+    ``output_dir``; with ``conditions`` (see :mod:`ser_hf.data.degradations`) also the robustness report. ``calm``
+    defaults to the model's own choice (its recipe's); clips outside the scored labels are counted in ``left_out``.
+    Returns the metrics (with ``robustness``: condition -> metrics)."""
     from ..data.audio_files import load_audio
     from ..data.corpora import load_corpus
     from ..data.protocols import PROTOCOL_CORPORA, make_split
@@ -107,6 +133,7 @@ def evaluate_model(
     all_labels = model_labels(network)
     labels = evaluation_labels(all_labels, corpus, label_set)
     columns = label_columns(all_labels, labels)  # fails early on unknown labels
+    calm = calm or model_calm_policy(model)
     dataset, skipped = load_corpus(corpus, data_dir, labels, calm=calm, return_skipped=True)
     if protocol:
         if corpus not in PROTOCOL_CORPORA[protocol]:
@@ -119,9 +146,10 @@ def evaluate_model(
                                            total=len(dataset), desc=f"Evaluating on {corpus}", gate=gate)
     name = "/".join(Path(str(model)).parts[-2:]) if model and str(model) not in ("default", "compact") else (model or "default")
     title = f"{name} on {corpus}" + (f", {protocol} fold {fold}" if protocol else "")
+    left_out = left_out_clips(corpus, data_dir, labels, calm, protocol, fold)
     metrics = write_report(output_dir, predicted, np.asarray(dataset["label"]), labels, rows=dataset,
                            skipped=[vars(s) for s in skipped], title=title, probabilities=probabilities[:, columns],
-                           temperature=temperature_of(network))
+                           temperature=temperature_of(network), left_out=left_out, calm=calm)
     write_predictions(Path(output_dir) / "predictions.jsonl", dataset, probabilities, predicted, labels, all_labels)
     if conditions:
         from .robustness import score_conditions, write_robustness
@@ -158,7 +186,7 @@ def evaluate_per_corpus(
         metrics = evaluate_model(model, corpus, data_dir, Path(output_dir) / corpus, protocol=protocol, fold=fold,
                                  **options)
         results[corpus] = {"protocol": protocol, "fold": fold, "labels": metrics["labels"],
-                           "calm": options.get("calm", "drop"),
+                           "calm": metrics.get("calm", options.get("calm")),
                            **{k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")}}
         if "robustness" in metrics:
             results[corpus]["robustness"] = metrics["robustness"]

@@ -14,10 +14,11 @@ from .metrics import ser_metrics
 
 def write_report(output_dir, predictions: np.ndarray, references: np.ndarray, labels: list[str], *, rows=None,
                  skipped: list[dict] | None = None, title: str = "Evaluation", probabilities: np.ndarray | None = None,
-                 temperature: float = 1.0) -> dict:
+                 temperature: float = 1.0, left_out: dict | None = None, calm: str | None = None) -> dict:
     """Write ``metrics.json``, ``report.md`` and ``confusion_matrix.png``; ``rows`` (a Dataset or dict of
     columns with ``speaker``, ``gender``, ``intensity``, ``corpus``) enables the error analysis, and
-    ``probabilities (clips, len(labels))`` the calibration (``ece``, ``calibration.png``)."""
+    ``probabilities (clips, len(labels))`` the calibration (``ece``, ``calibration.png``); ``left_out`` (emotion ->
+    clips outside the scored labels) and ``calm`` are recorded and said in the report."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     computed = ser_metrics(predictions, references, labels)
@@ -26,6 +27,10 @@ def write_report(output_dir, predictions: np.ndarray, references: np.ndarray, la
                    num_records=computed["num_records"], skipped=skipped or [])
     if computed["no_speech"]:  # clips answered "no speech": left out of the figures, and said so
         metrics["no_speech"] = computed["no_speech"]
+    if left_out:
+        metrics["left_out"] = left_out
+    if calm is not None:
+        metrics["calm"] = calm
     calibration = calibration_metrics(probabilities, references, temperature) if probabilities is not None else {}
     if calibration:
         metrics.update(ece=calibration["ece"], ece_at_temperature_1=calibration["ece_at_temperature_1"],
@@ -65,11 +70,21 @@ def error_analysis(predictions, references, labels: list[str], rows, confusion_m
     return analysis
 
 
+def left_out_sentence(left_out: dict, calm: str | None) -> str:
+    """One sentence that says which clips the scored labels left out, and why."""
+    parts = ", ".join(f"{n} {emotion}" for emotion, n in left_out.items())
+    hint = " (RAVDESS calm: --calm merge scores it as neutral)" if "calm" in left_out and calm != "merge" else ""
+    return f"Left out: {parts} clip(s), outside the labels scored{hint}."
+
+
 def report_markdown(metrics: dict, analysis: dict, title: str) -> str:
     labels = metrics["labels"]
     no_speech = metrics.get("no_speech", 0)
     left_out = f"; {no_speech} answered \"no speech\" and left out of the figures" if no_speech else ""
-    lines = [f"# {title}", "", f"{metrics['num_records']} clips; {len(metrics['skipped'])} skipped{left_out}.", "",
+    lines = [f"# {title}", "", f"{metrics['num_records']} clips; {len(metrics['skipped'])} skipped{left_out}.", ""]
+    if metrics.get("left_out"):
+        lines += [left_out_sentence(metrics["left_out"], metrics.get("calm")), ""]
+    lines += [
              "| UA | WA | macro F1 | weighted F1 |", "|---:|---:|---:|---:|",
              f"| **{metrics['ua']:.3f}** | {metrics['wa']:.3f} | {metrics['macro_f1']:.3f} | {metrics['weighted_f1']:.3f} |",
              "", "UA (unweighted accuracy) is the mean of the per-class recalls; WA is plain accuracy.", "",

@@ -59,18 +59,26 @@ def model_calm_policy(model) -> str:
     return data.get("calm", "drop") if data.get("calm") in ("drop", "merge") else "drop"
 
 
-def left_out_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: str | None, fold: int) -> dict:
-    """``{emotion: clips}`` of the corpus (or its test speakers) that the scored ``labels`` leave out."""
+def scored_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: str | None, fold: int):
+    """``(clips, left_out, skipped)`` from one scan of the corpus folder: the clips scored on ``labels`` (the whole
+    corpus, or its test speakers in ``fold`` of ``protocol``), ``{emotion: clips}`` of the same speakers that the
+    labels leave out, and the files the scan skipped."""
     from collections import Counter
 
-    from ..data.corpora import load_corpus
+    from ..data.corpora import records_to_dataset
+    from ..data.corpus_scan import NATIVE_LABEL_SETS, scan_corpus
     from ..data.labels import map_emotion
-    from ..data.protocols import make_split
+    from ..data.protocols import PROTOCOL_CORPORA, make_split
 
-    everything = load_corpus(corpus, data_dir)
+    if protocol and corpus not in PROTOCOL_CORPORA[protocol]:
+        raise SerError(f"Protocol {protocol} does not split {corpus}; use the corpus's own protocol.")
+    scan = scan_corpus(corpus, data_dir)
+    clips, everything = (records_to_dataset(scan.records, label_set, calm=calm)
+                         for label_set in (labels, NATIVE_LABEL_SETS[corpus]))
     if protocol:
-        everything = make_split(everything, protocol, fold)["test"]
-    return dict(Counter(e for e in everything["emotion"] if map_emotion(e, tuple(labels), calm) is None))
+        clips, everything = (make_split(part, protocol, fold)["test"] for part in (clips, everything))
+    left_out = Counter(e for e in everything["emotion"] if map_emotion(e, tuple(labels), calm) is None)
+    return clips, dict(left_out), scan.skipped
 
 
 def score_clips(model, feature_extractor, waveforms: Iterable[np.ndarray], columns: list[int], *,
@@ -125,8 +133,6 @@ def evaluate_model(
     defaults to the model's own choice (its recipe's); clips outside the scored labels are counted in ``left_out``.
     Returns the metrics (with ``robustness``: condition -> metrics)."""
     from ..data.audio_files import load_audio
-    from ..data.corpora import load_corpus
-    from ..data.protocols import PROTOCOL_CORPORA, make_split
     from ..scoring.loading import load_model
 
     network, feature_extractor = load_model(model)
@@ -134,11 +140,7 @@ def evaluate_model(
     labels = evaluation_labels(all_labels, corpus, label_set)
     columns = label_columns(all_labels, labels)  # fails early on unknown labels
     calm = calm or model_calm_policy(model)
-    dataset, skipped = load_corpus(corpus, data_dir, labels, calm=calm, return_skipped=True)
-    if protocol:
-        if corpus not in PROTOCOL_CORPORA[protocol]:
-            raise SerError(f"Protocol {protocol} does not split {corpus}; use the corpus's own protocol.")
-        dataset = make_split(dataset, protocol, fold)["test"]
+    dataset, left_out, skipped = scored_clips(corpus, data_dir, labels, calm, protocol, fold)
     rate = feature_extractor.sampling_rate
     waves = (load_audio(path, rate) for path in dataset["path"])
     gate = default_gate(vad)
@@ -146,7 +148,6 @@ def evaluate_model(
                                            total=len(dataset), desc=f"Evaluating on {corpus}", gate=gate)
     name = "/".join(Path(str(model)).parts[-2:]) if model and str(model) not in ("default", "compact") else (model or "default")
     title = f"{name} on {corpus}" + (f", {protocol} fold {fold}" if protocol else "")
-    left_out = left_out_clips(corpus, data_dir, labels, calm, protocol, fold)
     metrics = write_report(output_dir, predicted, np.asarray(dataset["label"]), labels, rows=dataset,
                            skipped=[vars(s) for s in skipped], title=title, probabilities=probabilities[:, columns],
                            temperature=temperature_of(network), left_out=left_out, calm=calm)

@@ -18,7 +18,7 @@ from ..data.audio_files import DEFAULT_SAMPLING_RATE, load_audio
 from ..models.audio import normalize_audio
 from ..models.errors import SerError
 from ..scoring.loading import load_model
-from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_logits, score_waveform, softmax, temperature_of
+from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_probabilities, score_waveform
 from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
 from .adaptation import SessionAdapter, new_adapter
 
@@ -88,7 +88,7 @@ class EmotionRecognizer:
 
     def probabilities(self, waveform: np.ndarray) -> np.ndarray:
         """Probabilities ``(num_labels,)`` of one mono waveform ``(samples,)`` at the model's rate, in one pass."""
-        return softmax(clip_logits(self.model, self.feature_extractor, waveform) / temperature_of(self.model))
+        return clip_probabilities(self.model, self.feature_extractor, waveform)
 
     def waveform(self, audio, sampling_rate: int | None = None) -> np.ndarray:
         """A path or an array -> the mono float32 waveform ``(samples,)`` at the model's rate."""

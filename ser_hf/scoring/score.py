@@ -99,24 +99,28 @@ def temperature_of(model) -> float:
     return float(getattr(model.config, "calibration_temperature", None) or 1.0)
 
 
+def clip_probabilities(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
+    """Probabilities ``(num_labels,)`` of one clip in one pass: the logits divided by the calibration temperature."""
+    return softmax(clip_logits(model, feature_extractor, waveform) / temperature_of(model))
+
+
 def score_waveform(model, feature_extractor, waveform: np.ndarray, *, window_s: float = WINDOW_S,
                    hop_s: float = HOP_S, gate: SpeechGate | None = None) -> ClipScore:
     """Score one mono clip ``(samples,)`` at the feature extractor's rate (see the module docstring); each
     window's logits are divided by the model's calibration temperature before the softmax."""
     gate = gate or default_gate()
-    temperature = temperature_of(model)
     rate = feature_extractor.sampling_rate
     window, hop = int(window_s * rate), int(hop_s * rate)
     starts = window_starts(len(waveform), window, hop)
     duration = len(waveform) / rate
     if len(starts) == 1:
-        probabilities = softmax(clip_logits(model, feature_extractor, waveform) / temperature) if gate(waveform) else None
+        probabilities = clip_probabilities(model, feature_extractor, waveform) if gate(waveform) else None
         return ClipScore(probabilities, duration)
     windows = []
     for start in starts:
         piece = waveform[start : start + window]
         if gate(piece):
             windows.append(WindowScore(round(start / rate, 3), round((start + window) / rate, 3),
-                                       softmax(clip_logits(model, feature_extractor, piece) / temperature)))
+                                       clip_probabilities(model, feature_extractor, piece)))
     overall = np.mean([w.probabilities for w in windows], axis=0) if windows else None
     return ClipScore(overall, duration, windows)

@@ -57,6 +57,27 @@ def audio_writer():
     return write_audio
 
 
+def write_with_ffmpeg(path: Path, wave: np.ndarray, sampling_rate: int = 44100, codec: str = "aac",
+                      channels: int = 2) -> Path:
+    """Encode ``wave (samples,)`` with FFmpeg through PyAV (an M4A voice memo, a WebM recording, ...)."""
+    import av
+
+    layout = "stereo" if channels == 2 else "mono"
+    planar = np.tile(wave.astype(np.float32), (channels, 1))
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=sampling_rate, layout=layout)
+        fmt = stream.codec_context.codec.audio_formats[0].name
+        resampler = av.AudioResampler(format=fmt, layout=layout, rate=sampling_rate)
+        frame = av.AudioFrame.from_ndarray(planar, format="fltp", layout=layout)
+        frame.sample_rate = sampling_rate
+        for chunk in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(chunk):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return path
+
+
 def voice(seconds: float = 2.0, sampling_rate: int = 16000, seed: int = 0) -> np.ndarray:
     """A voiced-sounding test signal: a gliding harmonic tone with a syllable-rate envelope, float32 (samples,)."""
     rng = np.random.default_rng(seed)

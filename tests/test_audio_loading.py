@@ -57,3 +57,34 @@ def test_a_zero_byte_file_and_a_folder_say_what_they_are(tmp_path):
         load_audio(zero)
     with pytest.raises(SerAudioError, match="is a directory"):
         load_audio(tmp_path)
+
+
+@pytest.mark.parametrize("name, codec", [("memo.m4a", "aac"), ("browser.webm", "libopus"), ("raw.aac", "aac")])
+def test_ffmpeg_formats_decode_to_the_same_tone(tmp_path, name, codec):
+    from tests.conftest import write_with_ffmpeg
+
+    rate = 48000 if codec == "libopus" else 44100
+    t = np.arange(3 * rate) / rate
+    path = write_with_ffmpeg(tmp_path / name, 0.5 * np.sin(2 * np.pi * 440 * t), rate, codec)
+    wave = load_audio(path)
+    assert wave.dtype == np.float32 and wave.ndim == 1
+    assert abs(len(wave) / 16000 - 3.0) < 0.1  # encoder priming and padding: a few ms
+    spectrum = np.abs(np.fft.rfft(wave))
+    assert abs(np.argmax(spectrum) * 16000 / len(wave) - 440) < 2
+    assert 0.4 < np.abs(wave).max() < 0.6
+
+
+def test_only_the_analysed_start_is_decoded(tmp_path, audio_writer):
+    from tests.conftest import write_with_ffmpeg
+
+    wav = audio_writer(tmp_path / "long.wav", seconds=5.0)
+    m4a = write_with_ffmpeg(tmp_path / "long.m4a", 0.3 * np.ones(5 * 44100), 44100)
+    assert len(load_audio(wav, max_duration_s=1.5)) == 24000
+    assert len(load_audio(m4a, max_duration_s=1.5)) == 24000
+
+
+def test_a_broken_m4a_is_one_clear_sentence(tmp_path):
+    broken = tmp_path / "memo.m4a"
+    broken.write_bytes(b"\x00\x00\x00\x18ftypM4A " + b"\x00" * 200)
+    with pytest.raises(SerAudioError, match=r"^Cannot read .*memo.m4a as audio \(.*\); expected an audio file \(WAV, .*M4A/AAC"):
+        load_audio(broken)

@@ -144,3 +144,22 @@ def test_push_to_hub_from_a_training_recipe_uses_the_same_card(tmp_path, data_ro
     card = stub.files["tester/from-recipe"]["README.md"].decode()
     assert card == render_model_card(tmp_path / "run", "tester/from-recipe")
     assert "ravdess-6fold, fold 1" in card
+
+
+def test_shipped_folder_links_its_remote_code_and_loads_without_ser_hf(trained, tmp_path):
+    from ser_hf.hub import ship_model
+
+    for stray in trained.glob("*.py"):
+        stray.unlink()  # as a folder copied without its code
+    out = ship_model(trained, "tiny", pretrained_dir=tmp_path / "pretrained")
+    links = sorted(p.name for p in out.glob("*.py"))
+    assert links == ["audio.py", "configuration_ser_cnn.py", "errors.py", "feature_extraction_ser.py",
+                     "modeling_ser_cnn.py", "pooling.py", "preprocessing.py"]
+    assert all((out / name).is_symlink() for name in links)
+    script = ("import sys; from transformers import AutoFeatureExtractor, AutoModelForAudioClassification; "
+              f"m = AutoModelForAudioClassification.from_pretrained({str(out)!r}, trust_remote_code=True); "
+              f"AutoFeatureExtractor.from_pretrained({str(out)!r}, trust_remote_code=True); "
+              "print(type(m).__name__, 'ser_hf' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["SerCnnForAudioClassification", "False"]

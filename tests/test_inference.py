@@ -87,7 +87,7 @@ def test_predict_cli_json_csv_and_exit_codes(tmp_path, model_dir):
     result = run_cli("predict", str(tmp_path / "in"), "--model", str(model_dir), "--format", "json", "--no-vad")
     assert result.returncode == 1
     records = {r["path"].rsplit("/", 1)[-1]: r for r in json.loads(result.stdout)}
-    assert set(records["good.wav"]) == {"path", "label", "scores", "segments"}
+    assert set(records["good.wav"]) == {"path", "duration_s", "label", "scores", "segments"}
     assert records["good.wav"]["label"] in LABELS
     assert set(records["notes.wav"]) == {"path", "error"} and "Cannot read" in records["notes.wav"]["error"]
     assert "error" in records["truncated.wav"]
@@ -95,7 +95,8 @@ def test_predict_cli_json_csv_and_exit_codes(tmp_path, model_dir):
 
     ok = run_cli("predict", str(good), "--model", str(model_dir), "--format", "csv", "--no-vad")
     assert ok.returncode == 0
-    assert ok.stdout.splitlines()[0] == "path,label,score,error" and ok.stdout.splitlines()[1].startswith(str(good))
+    assert ok.stdout.splitlines()[0] == "path,part,start,end,label,score,error"
+    assert ok.stdout.splitlines()[1].startswith(f"{good},clip,0.00,2.00,")
     table = run_cli("predict", str(good), "--model", str(model_dir), "--no-vad")
     assert table.returncode == 0 and str(good) in table.stdout
 
@@ -261,3 +262,50 @@ def test_stream_of_a_folder_or_a_too_short_clip_says_so(tmp_path, model_dir):
     result = run_cli("stream", str(short), "--model", str(model_dir), "--no-vad")
     assert result.returncode == 1 and "is 0.30 s long, shorter than the 1.00 s" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_predict_csv_has_the_timeline_segments(tmp_path, model_dir):
+    import csv
+    import io
+
+    long = tmp_path / "ten_seconds.wav"
+    sf.write(str(long), voice(10.0), 16000)
+    result = run_cli("predict", str(long), "--model", str(model_dir), "--format", "csv", "--no-vad")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [row["part"] for row in rows] == ["clip"] + ["segment"] * 4  # 4 s windows every 2 s over 10 s
+    assert [(row["start"], row["end"]) for row in rows] == [("0.00", "10.00"), ("0.00", "4.00"), ("2.00", "6.00"),
+                                                            ("4.00", "8.00"), ("6.00", "10.00")]
+    assert all(row["label"] in LABELS and 0 < float(row["score"]) <= 1 for row in rows)
+
+
+def test_inference_runs_on_the_threads_asked_for_and_restores_torch(model_dir):
+    import torch
+
+    seen = []
+    torch.set_num_threads(2)
+    for threads, expected in ((1, 1), (0, 2)):
+        recognizer = EmotionRecognizer.from_pretrained(model_dir, vad=False, threads=threads)
+        hook = recognizer.model.register_forward_hook(lambda *_: seen.append(torch.get_num_threads()))
+        recognizer.predict(voice(2.0), sampling_rate=16000)
+        StreamingRecognizer(recognizer, window_s=1.0, hop_s=0.5).push(voice(1.0), 16000)
+        hook.remove()
+        assert set(seen) == {expected} and torch.get_num_threads() == 2
+        seen.clear()
+    with pytest.raises(SerError, match="threads must be 0"):
+        EmotionRecognizer.from_pretrained(model_dir, threads=-1)
+    bad = run_cli("predict", "x.wav", "--model", str(model_dir), "--threads", "-2")
+    assert bad.returncode == 1 and "threads must be 0" in bad.stderr
+
+
+def test_m4a_voice_memo_through_predict_and_stream(tmp_path, model_dir):
+    from tests.conftest import write_with_ffmpeg
+
+    memo = write_with_ffmpeg(tmp_path / "memo.m4a", voice(3.0, 44100), 44100)
+    predicted = run_cli("predict", str(memo), "--model", str(model_dir), "--json", "--no-vad")
+    assert predicted.returncode == 0, predicted.stderr
+    record = json.loads(predicted.stdout)[0]
+    assert record["label"] in LABELS and abs(record["duration_s"] - 3.0) < 0.1
+    streamed = run_cli("stream", str(memo), "--model", str(model_dir), "--json", "--no-vad")
+    assert streamed.returncode == 0, streamed.stderr
+    assert [round(json.loads(line)["time"], 1) for line in streamed.stdout.splitlines()] == [1.0, 1.5, 2.0, 2.5, 3.0]

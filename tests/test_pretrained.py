@@ -82,3 +82,47 @@ def test_evaluate_says_what_it_left_out_and_uses_the_models_calm_choice(data_roo
     assert "Left out: 32 calm clip(s)" in (tmp_path / "drop" / "report.md").read_text()
     own = evaluate_model("compact", "ravdess", data_root, tmp_path / "own", protocol="ravdess-6fold", progress=False)
     assert own["calm"] == "merge" and own["num_records"] == 240 and "left_out" not in own  # its recipe merged calm
+
+
+PIPELINE_SCRIPT = """
+import json, sys
+import numpy as np, soundfile as sf
+from transformers import pipeline
+clip, _ = sf.read(sys.argv[2], dtype="float32")
+classify = pipeline("audio-classification", model=sys.argv[1], trust_remote_code=True)
+long = np.tile(clip, int(np.ceil(40 * 16000 / len(clip))))[: 40 * 16000]  # 40 s: more than Whisper's 30 s
+print(json.dumps({"label": classify(clip, top_k=1)[0]["label"], "long": classify(long, top_k=1)[0]["label"],
+                  "imported": "ser_hf" in sys.modules}))
+"""
+
+
+@pytest.mark.parametrize("name", ["default", "compact"])
+def test_pipeline_loads_the_bundled_folders_without_importing_ser_hf(name, data_root, tmp_path):
+    import soundfile as sf
+
+    from ser_hf.data import load_audio
+
+    clip, label = next(iter(KNOWN.items()))
+    wav = tmp_path / "clip.wav"
+    sf.write(str(wav), load_audio(data_root / "ravdess" / clip), 16000)
+    result = subprocess.run([sys.executable, "-c", PIPELINE_SCRIPT, str(bundled_model_dir(name)), str(wav)],
+                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out == {"label": label, "long": out["long"], "imported": False}
+    # The pipeline cuts long input to 30 s for the Whisper model, and says so; EmotionRecognizer windows it.
+    assert ("Only the first 30 s of each clip are analysed" in result.stderr) == (name == "default")
+
+
+def test_bundled_default_features_equal_plain_whisper_features(data_root):
+    import numpy as np
+    from transformers import AutoFeatureExtractor, WhisperFeatureExtractor
+
+    from ser_hf.data import load_audio
+
+    clip = load_audio(data_root / "ravdess" / next(iter(KNOWN)))
+    bundled = AutoFeatureExtractor.from_pretrained(bundled_model_dir("default"))
+    plain = WhisperFeatureExtractor.from_pretrained(bundled_model_dir("default"))
+    assert type(bundled).__name__ == "SerWhisperFeatureExtractor" and bundled.normalization is None
+    np.testing.assert_array_equal(bundled(clip, sampling_rate=16000)["input_features"],
+                                  plain(clip, sampling_rate=16000)["input_features"])

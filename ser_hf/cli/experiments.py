@@ -13,10 +13,29 @@ from .data import DATA_DIR_HELP
 from .output import print_json
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from ..train.__main__ import main as train_main
+def print_run(results: dict, output_dir: str | Path, as_json: bool) -> None:
+    """A finished run: its whole ``metrics.json`` with ``--json``, else one line of test (or validation) figures."""
+    if as_json:
+        print_json(results)
+        return
+    if "test" not in results and "validation" not in results:  # a cross-validation summary
+        from ..evaluation.crossval import crossval_markdown
 
-    return train_main([args.recipe, *args.overrides])
+        print(crossval_markdown(results))
+        return
+    part = "test" if results.get("test") else "validation"
+    m = results[part]
+    print(f"{part} UA {m['ua']:.3f}  WA {m['wa']:.3f}  macro F1 {m['macro_f1']:.3f}"
+          + (f"  ({m['num_records']} clips)" if "num_records" in m else "") + f"; results in {output_dir}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from ..train.recipes import parse_recipe
+    from ..train.run import train
+
+    run = parse_recipe(args.recipe, args.overrides)
+    print_run(train(run), run.training.output_dir, args.json)
+    return 0
 
 
 def cmd_crossval(args: argparse.Namespace) -> int:
@@ -99,9 +118,16 @@ def cmd_crosscorpus(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from ..train.baseline import main as baseline_main
+    from ..train.baseline import crossval_baseline, parse_baseline_recipe, run_baseline
 
-    return baseline_main([args.recipe, *args.overrides])
+    data, options = parse_baseline_recipe([args.recipe, *args.overrides])
+    try:
+        results = crossval_baseline(data, options, options.output_dir) if options.crossval else \
+            run_baseline(data, options)
+    except FileNotFoundError as err:
+        raise SerError(str(err)) from None
+    print_run(results, options.output_dir, args.json)
+    return 0
 
 
 def cmd_convert_whisper(args: argparse.Namespace) -> int:
@@ -134,6 +160,7 @@ def add_commands(commands, parser_class) -> None:
     train = commands.add_parser("train", help="train a model from a YAML recipe (--key value overrides)",
                                 epilog="Any --key value after the recipe overrides that field of the recipe.")
     train.add_argument("recipe", help="YAML recipe, e.g. recipes/cnn_ravdess_6fold.yaml")
+    train.add_argument("--json", action="store_true", help="print the run's metrics.json")
     train.set_defaults(func=cmd_train, takes_overrides=True)
 
     cv = commands.add_parser("crossval", help="train and evaluate every fold of the recipe's protocol")
@@ -187,6 +214,7 @@ def add_commands(commands, parser_class) -> None:
 
     baseline = commands.add_parser("baseline", help="the MFCC-statistics SVM baseline from a recipe")
     baseline.add_argument("recipe", help="e.g. recipes/baseline_ravdess_6fold.yaml")
+    baseline.add_argument("--json", action="store_true", help="print the results as JSON")
     baseline.set_defaults(func=cmd_baseline, takes_overrides=True)
 
     convert = commands.add_parser("convert-whisper", help="convert a CTranslate2 Whisper folder to transformers")

@@ -12,6 +12,7 @@ from ..models.errors import SerError
 from .output import EXIT_FAILED, print_json
 
 MODEL_HELP = "model folder, or 'compact' (default: the bundled model)"
+THREADS_HELP = "torch threads for inference (default 1: fastest on a busy machine; 0: torch's default)"
 
 
 def audio_files(inputs: list[str]) -> list[str]:
@@ -30,7 +31,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     adapt = args.adapt or args.adapt_by is not None or bool(args.enroll)
     recognizer = EmotionRecognizer.from_pretrained(args.model, window_s=args.window, hop_s=args.hop, vad=args.vad,
-                                                   min_confidence=args.min_confidence, adapt=adapt)
+                                                   min_confidence=args.min_confidence, adapt=adapt,
+                                                   threads=args.threads)
     files = audio_files(args.inputs)
     if not files:
         raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
@@ -53,13 +55,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.json or args.format == "json":
         print_json(records)
     elif args.format == "csv":
-        import csv
-
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["path", "label", "score", "error"])
-        for r in records:
-            writer.writerow([r["path"], r.get("label", ""), f"{r['scores'].get(r['label'], 0):.4f}" if "label" in r and
-                             r["scores"] else "", r.get("error", "")])
+        write_csv(records)
     else:
         width = max(len(r["path"]) for r in records)
         for r in records:
@@ -73,6 +69,27 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else 0
 
 
+CSV_COLUMNS = ["path", "part", "start", "end", "label", "score", "error"]
+
+
+def write_csv(records: list[dict]) -> None:
+    """One row per file (``part`` = ``clip``, 0 to its duration), then one per timeline segment (``segment``)."""
+    import csv
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(CSV_COLUMNS)
+    for r in records:
+        if "error" in r:
+            writer.writerow([r["path"], "clip", "", "", "", "", r["error"]])
+            continue
+        score = r["scores"].get(r["label"])
+        writer.writerow([r["path"], "clip", "0.00", f"{r.get('duration_s', 0):.2f}", r["label"],
+                         "" if score is None else f"{score:.4f}", ""])
+        for seg in r["segments"]:
+            writer.writerow([r["path"], "segment", f"{seg['start']:.2f}", f"{seg['end']:.2f}", seg["label"],
+                             f"{seg['scores'].get(seg['label'], 0):.4f}", ""])
+
+
 def _print_update(update, as_json: bool) -> None:
     if as_json:
         print(json.dumps(update.to_dict()), flush=True)
@@ -84,38 +101,30 @@ def _print_update(update, as_json: bool) -> None:
 def cmd_stream(args: argparse.Namespace) -> int:
     import time as _time
 
-    import soundfile as sf
-
+    from ..data.audio_files import load_audio
     from ..inference.recognizer import EmotionRecognizer
     from ..inference.streaming import StreamingRecognizer
 
-    path = Path(args.file)
-    if path.is_dir():
-        raise SerError(f"{path} is a directory; `ser-hf stream` plays one audio file (`ser-hf predict` takes folders).")
-    if not path.is_file():
-        raise SerError(f"Audio file not found: {path}.")
-    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
-                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing, adapt=args.adapt)
-    updates = 0
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads),
+                                 window_s=args.window, hop_s=args.hop, vad=args.vad, smoothing=args.smoothing,
+                                 adapt=args.adapt)
     try:
-        info = sf.info(args.file)
-        blocks = sf.blocks(args.file, blocksize=int(info.samplerate * args.chunk), dtype="float32", always_2d=True)
-        start = _time.monotonic()
-        played = 0.0
-        for block in blocks:
-            for update in stream.push(block, info.samplerate):
-                _print_update(update, args.json)
-                updates += 1
-            played += len(block) / info.samplerate
-            if args.realtime:
-                _time.sleep(max(0.0, played - (_time.monotonic() - start)))
-        for update in stream.flush():
+        wave = load_audio(args.file, stream.rate)  # any format, at the model's rate: chunks need no resampling
+    except SerError as err:
+        if Path(args.file).is_dir():
+            raise SerError(f"{args.file} is a directory; `ser-hf stream` plays one audio file (`ser-hf predict` "
+                           "takes folders).") from None
+        raise err
+    chunk = max(1, int(args.chunk * stream.rate))
+    updates, start = 0, _time.monotonic()
+    for offset in range(0, len(wave), chunk):
+        for update in stream.push(wave[offset : offset + chunk], stream.rate):
             _print_update(update, args.json)
             updates += 1
-    except (sf.LibsndfileError, RuntimeError) as err:
-        raise SerError(f"Cannot read {args.file} as audio ({str(err).strip()}).") from None
+        if args.realtime:
+            _time.sleep(max(0.0, (offset + chunk) / stream.rate - (_time.monotonic() - start)))
     if not updates:
-        raise SerError(f"{args.file} is {info.frames / info.samplerate:.2f} s long, shorter than the "
+        raise SerError(f"{args.file} is {len(wave) / stream.rate:.2f} s long, shorter than the "
                        f"{stream.min_samples / stream.rate:.2f} s the first update needs; nothing to report "
                        "(`ser-hf predict` scores short clips).")
     return 0
@@ -138,8 +147,9 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except Exception:
         raise SerError("No audio input device found; connect a microphone or use `ser-hf stream FILE`.") from None
     rate = int(device["default_samplerate"])
-    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model), window_s=args.window,
-                                 hop_s=args.hop, vad=args.vad, smoothing=args.smoothing, adapt=args.adapt)
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads),
+                                 window_s=args.window, hop_s=args.hop, vad=args.vad, smoothing=args.smoothing,
+                                 adapt=args.adapt)
     print(f"Listening on {device['name']} at {rate} Hz; Ctrl-C stops.", file=sys.stderr)
     with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=int(rate * 0.1)) as mic:
         deadline = None if not args.seconds else args.seconds * rate
@@ -172,7 +182,8 @@ def cmd_push(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from ..demo.app import BUNDLED_MODELS, ModelPool, build_demo
 
-    pool = ModelPool({Path(m).name or m: m for m in args.model} if args.model else BUNDLED_MODELS)
+    pool = ModelPool({Path(m).name or m: m for m in args.model} if args.model else BUNDLED_MODELS,
+                     threads=args.threads)
     for name in pool.names:  # fail here, with one sentence, rather than in the browser
         pool.get(name)
     demo = build_demo(pool)
@@ -249,6 +260,7 @@ def add_commands(commands, parser_class) -> None:
                          help="adapt to each parent folder's files as one speaker")
     predict.add_argument("--enroll", nargs="+", metavar="FILE", default=None,
                          help="a few clips of the speaker's neutral voice: the baseline (implies --adapt)")
+    predict.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
     predict.set_defaults(func=cmd_predict)
 
     for name, help_text in (("stream", "play a file into the streaming recognizer"),
@@ -269,6 +281,7 @@ def add_commands(commands, parser_class) -> None:
         sub.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
                          help="Silero VAD as well as the energy gate decides \"no speech\" (default: on)")
         sub.add_argument("--adapt", action="store_true", help="adapt to the speaker within the session")
+        sub.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
         sub.add_argument("--json", action="store_true", help="JSON lines")
 
     push = commands.add_parser("push", help="publish a trained model (or the Space) to the Hugging Face Hub")
@@ -285,6 +298,7 @@ def add_commands(commands, parser_class) -> None:
     demo.add_argument("--port", type=int, default=7860)
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--share", action="store_true", help="a public gradio.live link")
+    demo.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
     demo.set_defaults(func=cmd_demo)
 
     export = commands.add_parser("export-onnx", help="export a model to ONNX and check it against PyTorch")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .._lazy import lazy_getattr
 
 _MODULES = {
-    ".audio_files": ("load_audio", "audio_info", "AUDIO_EXTENSIONS", "DEFAULT_SAMPLING_RATE"),
+    ".audio_files": ("load_audio", "AUDIO_EXTENSIONS", "DEFAULT_SAMPLING_RATE"),
     ".corpus_scan": ("CORPORA", "default_data_dir", "scan_corpus"),
     ".corpora": ("load_corpus", "load_corpora", "with_decoded_audio"),
     ".protocols": ("PROTOCOLS", "make_split", "check_leakage", "describe_splits"),

@@ -18,6 +18,7 @@ from ..inference.recognizer import EmotionRecognizer
 from ..inference.streaming import StreamingRecognizer
 from ..models.errors import SerError
 from ..scoring.speech import NO_SPEECH
+from ..scoring.threads import DEFAULT_THREADS
 
 MAX_UPLOAD_S = 120.0  # longer uploads are cut to their first two minutes (and the page says so)
 LIVE_HISTORY_S = 20.0  # seconds shown in the rolling chart
@@ -31,11 +32,13 @@ BUNDLED_MODELS = {"default": None, "compact": "compact"}
 class ModelPool:
     """Recognizers by name, loaded on first use (``"default"``, ``"compact"`` or folders)."""
 
-    def __init__(self, models: dict[str, str | os.PathLike | None], vad: bool = True):
+    def __init__(self, models: dict[str, str | os.PathLike | None], vad: bool = True,
+                 threads: int | None = DEFAULT_THREADS):
         if not models:
             raise SerError("The demo needs at least one model.")
         self.sources = dict(models)
         self.vad = vad
+        self.threads = threads
         self._loaded: dict[str, EmotionRecognizer] = {}
 
     @property
@@ -49,7 +52,7 @@ class ModelPool:
         if name not in self._loaded:
             source = self.sources[name]
             self._loaded[name] = source if isinstance(source, EmotionRecognizer) else \
-                EmotionRecognizer.from_pretrained(source, vad=self.vad)
+                EmotionRecognizer.from_pretrained(source, vad=self.vad, threads=self.threads)
         return self._loaded[name]
 
 

@@ -59,15 +59,29 @@ def prepare_model_folder(model_dir: str | os.PathLike, out_dir: str | os.PathLik
     return out
 
 
-def ship_model(model_dir: str | os.PathLike, name: str, repo_id: str | None = None) -> Path:
+def ship_model(model_dir: str | os.PathLike, name: str, repo_id: str | None = None,
+               pretrained_dir: str | os.PathLike | None = None) -> Path:
     """Copy a trained model into the package as ``ser_hf/pretrained/<name>``: weights, configs, the evaluation
-    files and the card (``README.md``), but not the code (the package is the code; ``push`` adds it back)."""
+    files and the card (``README.md``). The remote code is linked, not copied: each module the configs name (and
+    its sibling imports) is a symbolic link to ``ser_hf/models/``, so ``pipeline(..., trust_remote_code=True)``
+    loads the folder without ``import ser_hf`` and the package keeps one copy of the code."""
+    from transformers.dynamic_module_utils import get_relative_import_files
+
     source = Path(model_dir)
-    out = PACKAGE / "pretrained" / name
+    out = Path(pretrained_dir or PACKAGE / "pretrained") / name
     out.mkdir(parents=True, exist_ok=True)
     for item in (source / n for n in MODEL_FILES + EVALUATION_FILES):
         if item.is_file():
             shutil.copy2(item, out / item.name)
+    for stale in out.glob("*.py"):
+        stale.unlink()
+    models = PACKAGE / "models"
+    for config in ("config.json", "preprocessor_config.json"):
+        for ref in read_json(out / config).get("auto_map", {}).values():
+            module = models / (str(ref).split(".")[0] + ".py")
+            for path in [module, *map(Path, get_relative_import_files(str(module)))]:
+                if not (out / path.name).exists():
+                    (out / path.name).symlink_to(os.path.relpath(models / path.name, out))
     (out / "README.md").write_text(render_model_card(out, repo_id or f"ser-hf/ser-hf-{name}"))
     return out
 

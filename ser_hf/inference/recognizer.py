@@ -20,6 +20,7 @@ from ..models.errors import SerError
 from ..scoring.loading import load_model
 from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_probabilities, score_waveform
 from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
+from ..scoring.threads import DEFAULT_THREADS, inference_threads
 from .adaptation import SessionAdapter, new_adapter
 
 UNCERTAIN = "uncertain"
@@ -45,10 +46,10 @@ class Prediction:
     adapted: bool | None = None  # with speaker adaptation: whether the scores were adapted (past the warm-up)
 
     def to_dict(self) -> dict:
-        """The documented JSON record: ``{"path", "label", "scores", "segments": [{"start", "end", "label", "scores"}]}``,
-        and ``adapted`` when the recognizer adapts to the speaker."""
-        record = {"path": self.path, "label": self.label, "scores": self.scores,
-                  "segments": [asdict(segment) for segment in self.segments]}
+        """The documented JSON record: ``{"path", "duration_s", "label", "scores", "segments": [{"start", "end",
+        "label", "scores"}]}``, and ``adapted`` when the recognizer adapts to the speaker."""
+        record = {"path": self.path, "duration_s": round(self.duration_s, 3), "label": self.label,
+                  "scores": self.scores, "segments": [asdict(segment) for segment in self.segments]}
         if self.adapted is not None:
             record["adapted"] = self.adapted
         return record
@@ -59,7 +60,9 @@ class EmotionRecognizer:
 
     def __init__(self, model, feature_extractor, window_s: float = WINDOW_S, hop_s: float = HOP_S,
                  device: str = "cpu", vad: bool = True, min_confidence: float | None = None,
-                 adapt: "bool | SessionAdapter" = False):
+                 adapt: "bool | SessionAdapter" = False, threads: int | None = DEFAULT_THREADS):
+        if threads is not None and threads < 0:
+            raise SerError(f"threads must be 0 (torch's default) or more, got {threads}.")
         if window_s <= 0 or hop_s <= 0:
             raise SerError(f"window and hop must be positive, got {window_s} s and {hop_s} s.")
         self.model = model.eval().to(device)
@@ -75,6 +78,7 @@ class EmotionRecognizer:
         if min_confidence is not None and not 0 <= min_confidence <= 1:
             raise SerError(f"min_confidence must be in [0, 1], got {min_confidence}.")
         self.min_confidence = min_confidence
+        self.threads = threads  # torch threads while scoring (ser_hf.scoring.threads); 0 or None: torch's default
         # adapt: True for the default adaptation, or a configured SessionAdapter.
         self.adapter = adapt if isinstance(adapt, SessionAdapter) else new_adapter(model.config) if adapt else None
 
@@ -88,7 +92,8 @@ class EmotionRecognizer:
 
     def probabilities(self, waveform: np.ndarray) -> np.ndarray:
         """Probabilities ``(num_labels,)`` of one mono waveform ``(samples,)`` at the model's rate, in one pass."""
-        return clip_probabilities(self.model, self.feature_extractor, waveform)
+        with inference_threads(self.threads):
+            return clip_probabilities(self.model, self.feature_extractor, waveform)
 
     def waveform(self, audio, sampling_rate: int | None = None) -> np.ndarray:
         """A path or an array -> the mono float32 waveform ``(samples,)`` at the model's rate."""
@@ -97,9 +102,10 @@ class EmotionRecognizer:
         return normalize_audio(audio, sampling_rate, self.sampling_rate, what="array of samples")
 
     def score(self, waveform: np.ndarray) -> ClipScore:
-        """:func:`ser_hf.scoring.score_waveform` with this recognizer's window, hop and speech gate."""
-        return score_waveform(self.model, self.feature_extractor, waveform, window_s=self.window_s, hop_s=self.hop_s,
-                              gate=self.gate)
+        """:func:`ser_hf.scoring.score_waveform` with this recognizer's window, hop, speech gate and threads."""
+        with inference_threads(self.threads):
+            return score_waveform(self.model, self.feature_extractor, waveform, window_s=self.window_s,
+                                  hop_s=self.hop_s, gate=self.gate)
 
     def _scores(self, probabilities: np.ndarray, top_k: int | None) -> dict[str, float]:
         order = np.argsort(-probabilities)[: top_k or len(self.labels)]

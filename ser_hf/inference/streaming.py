@@ -19,6 +19,7 @@ import soxr
 from ..models.audio import normalize_audio
 from ..models.errors import SerAudioError
 from ..scoring.speech import NO_SPEECH, SILENCE_DB, SpeechGate
+from ..scoring.threads import inference_threads
 from .adaptation import SessionAdapter, new_adapter
 from .recognizer import EmotionRecognizer
 
@@ -139,7 +140,8 @@ class StreamingRecognizer:
             if self._since_update >= self.hop:
                 self._since_update = 0
                 if self._filled >= self.min_samples:
-                    updates.append(self._update())
+                    with inference_threads(self.recognizer.threads):  # the gate's VAD and the model
+                        updates.append(self._update())
         return updates
 
     def _update(self) -> Update:

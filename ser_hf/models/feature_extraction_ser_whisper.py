@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 from transformers import WhisperFeatureExtractor
+from transformers.utils import logging
 
 from .errors import SerAudioError
 from .preprocessing import NORMALIZATIONS, preprocess
+
+logger = logging.get_logger(__name__)
 
 
 class SerWhisperFeatureExtractor(WhisperFeatureExtractor):
@@ -52,11 +55,12 @@ class SerWhisperFeatureExtractor(WhisperFeatureExtractor):
         batched = (isinstance(raw_speech, np.ndarray) and raw_speech.ndim > 1) or (
             isinstance(raw_speech, (list, tuple)) and len(raw_speech) > 0
             and isinstance(raw_speech[0], (np.ndarray, list, tuple)))
-        if batched:
-            raw_speech = [self.normalize_level(clip) for clip in raw_speech]
-        else:
-            raw_speech = self.normalize_level(raw_speech)
-        return super().__call__(raw_speech, *args, **kwargs)
+        clips = [self.normalize_level(clip) for clip in (raw_speech if batched else [raw_speech])]
+        if kwargs.get("truncation", True) and max(len(clip) for clip in clips) > self.n_samples:
+            # The pipeline passes the whole input; EmotionRecognizer windows long audio and never gets here.
+            logger.warning_once(f"Only the first {self.chunk_length} s of each clip are analysed; "
+                                "ser_hf.EmotionRecognizer scores longer audio in windows.")
+        return super().__call__(clips if batched else clips[0], *args, **kwargs)
 
 
 SerWhisperFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")

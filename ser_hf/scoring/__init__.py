@@ -8,6 +8,7 @@ _MODULES = {
     ".loading": ("BUNDLED", "bundled_model_dir", "load_model", "resolve_model_dir"),
     ".speech": ("NO_SPEECH", "SILENCE_DB", "SpeechGate"),
     ".score": ("ClipScore", "clip_logits", "model_inputs", "score_waveform"),
+    ".threads": ("DEFAULT_THREADS", "inference_threads"),
 }
 
 __all__ = [name for names in _MODULES.values() for name in names]

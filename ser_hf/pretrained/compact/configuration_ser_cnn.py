@@ -1,0 +1,1 @@
+../../models/configuration_ser_cnn.py

@@ -1,0 +1,1 @@
+../../models/feature_extraction_ser_whisper.py

@@ -1,0 +1,1 @@
+../../models/modeling_ser_backbone.py

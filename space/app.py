@@ -1,8 +1,8 @@
 """Hugging Face Space: speech emotion recognition with file upload and live microphone streaming."""
 
-from ser_hf.demo import build_demo
+from ser_hf.demo import build_demo, launch
 
 demo = build_demo()
 
 if __name__ == "__main__":
-    demo.launch()
+    launch(demo)

@@ -27,23 +27,29 @@ def pool(tmp_path_factory):
 def test_upload_handler(tmp_path, pool):
     clip = tmp_path / "clip.wav"
     sf.write(str(clip), voice(2.0, 44100), 44100)
-    message, scores, timeline = predict_upload(str(clip), "test-cnn", pool)
+    message, scores, prediction = predict_upload(str(clip), "test-cnn", pool)
     assert message.startswith("## ") and message.split("\n")[0][3:] in LABELS
-    assert set(scores) == set(LABELS) and timeline is None
+    assert set(scores) == set(LABELS) and prediction.segments == []
 
 
 def test_upload_handler_bad_input(tmp_path, pool):
     text = tmp_path / "notes.wav"
     text.write_text("not audio")
-    assert predict_upload(str(text), "test-cnn", pool)[0].startswith("**Could not read this file.**")
+    message = predict_upload(str(text), "test-cnn", pool)[0]
+    # The file's name once, never the (temporary) folder it was uploaded to.
+    assert message.startswith("**Could not read this file.** Cannot read notes.wav as audio")
+    assert str(tmp_path) not in message and message.count("notes.wav") == 1
+    empty = tmp_path / "memo.m4a"
+    empty.write_bytes(b"")
+    assert "memo.m4a is empty (0 bytes)" in predict_upload(str(empty), "test-cnn", pool)[0]
     silent = tmp_path / "silent.wav"
     sf.write(str(silent), np.zeros(32000, np.float32), 16000)
     assert predict_upload(str(silent), "test-cnn", pool)[0].startswith("**No speech found**")
     long = tmp_path / "ten_minutes.wav"
     sf.write(str(long), np.tile(voice(10.0), 60), 16000, subtype="PCM_16")
-    message, scores, timeline = predict_upload(str(long), "test-cnn", pool)
-    assert "10.0 minutes long; the first 120 s were analysed" in message
-    assert timeline and max(row["time (s)"] for row in timeline) <= 120
+    message, scores, prediction = predict_upload(str(long), "test-cnn", pool)
+    assert "longer than 120 s; the first 120 s were analysed" in message and "120.0 s" in message
+    assert prediction.duration_s == 120.0 and prediction.segments[-1].end == 120.0
     assert predict_upload(None, "test-cnn", pool)[0] == "Upload an audio file first."
 
 
@@ -57,10 +63,10 @@ def test_microphone_handler_irregular_48k_int16_chunks_and_silence(pool):
         labels.append(label)
         position += size
     assert isinstance(session, LiveSession) and session.label in LABELS
-    assert rows and {row["emotion"] for row in rows} == set(LABELS)
+    assert rows and all(set(scores) == set(LABELS) for _, scores in rows)
     quiet = np.zeros(48000 * 3, np.int16)
-    label, _, session = stream_microphone((48000, quiet), session, "test-cnn", pool)
-    assert label == f"## {NO_SPEECH}"
+    label, rows, session = stream_microphone((48000, quiet), session, "test-cnn", pool)
+    assert label == f"## {NO_SPEECH}" and rows[-1][1] is None  # the chart's gap
     stereo = np.stack([audio[:48000]] * 2, axis=1)
     label, _, other = stream_microphone((48000, stereo), None, "test-cnn", pool)  # a new session is separate
     assert other is not session
@@ -87,9 +93,10 @@ def test_upload_endpoint_through_gradio_client(tmp_path, app_url):
     clip = tmp_path / "clip.wav"
     sf.write(str(clip), voice(2.0, 16000), 16000)
     client = Client(app_url, verbose=False)
-    message, scores, _ = client.predict(handle_file(str(clip)), "test-cnn", api_name="/on_upload")
+    message, bars, scores, _, _ = client.predict(handle_file(str(clip)), "test-cnn", api_name="/on_upload")
     assert message.splitlines()[0][3:] in LABELS
-    assert scores["label"] in LABELS and len(scores["confidences"]) == len(LABELS)
+    assert set(scores) == set(LABELS) and sum(scores.values()) == pytest.approx(1.0, abs=1e-4)
+    assert bars.count('class="ser-bar"') == len(LABELS)
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio")
     assert client.predict(handle_file(str(bad)), "test-cnn", api_name="/on_upload")[0].startswith("**Could not read")
@@ -164,6 +171,14 @@ def test_browser_upload_on_the_bundled_models(data_root):
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     clip = data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg"  # angry, strong; actor 1 is a test speaker
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    from ser_hf.data import load_audio
+    from ser_hf.demo.charts import colour
+
+    speech = [load_audio(data_root / "ravdess" / name) for name in (
+        "Actor_01/03-01-05-02-01-01-01.ogg", "Actor_02/03-01-03-02-02-01-02.ogg", "Actor_03/03-01-08-02-01-01-03.ogg",
+        "Actor_04/03-01-04-02-01-01-04.ogg", "Actor_01/03-01-01-01-01-01-01.ogg")]
+    long_upload = Path(os.environ.get("TMPDIR", "/tmp")) / f"ser_hf_long_upload_{port}.wav"
+    sf.write(str(long_upload), np.concatenate(speech[:2] + [np.zeros(6 * 16000, np.float32)] + speech[2:]), 16000)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -176,6 +191,57 @@ def test_browser_upload_on_the_bundled_models(data_root):
             result.wait_for(timeout=60000)
             assert result.inner_text().strip() == "angry"
             page.screenshot(path=str(ARTIFACTS / "demo_default_upload.png"), full_page=True)
+            # A long upload: two actors' clips, 6 s of silence, three more; the band and the timeline show
+            # the segments in the emotions' colours and the silence as a gap.
+            page.locator("button[aria-label='Clear']").first.click()
+            page.locator("input[type=file]").first.set_input_files(str(long_upload))
+            page.wait_for_timeout(1500)
+            page.locator("#recognize").click()
+            page.wait_for_function("() => document.querySelectorAll('#upload-band rect.ser-segment').length >= 4",
+                                   timeout=60000)
+            assert page.locator("#upload-timeline rect.ser-gap").count() == 1
+            fills = {rect.get_attribute("data-label"): rect.get_attribute("fill")
+                     for rect in page.locator("#upload-band rect.ser-segment").all()}
+            assert all(fill == colour(label) for label, fill in fills.items())
+            page.screenshot(path=str(ARTIFACTS / "demo_long_upload.png"), full_page=True)
             browser.close()
     finally:
         demo.close()
+        long_upload.unlink(missing_ok=True)
+
+
+def test_one_colour_per_emotion_in_every_picture_and_gaps_stay_gaps():
+    import re
+
+    from ser_hf.demo.charts import EMOTION_COLOURS, colour, line_chart, probability_bars, segment_band
+
+    scores = {"happy": 0.7, "sad": 0.2, "angry": 0.1}
+    bars = probability_bars(scores)
+    assert re.findall(r'data-label="(\w+)"', bars) == ["happy", "sad", "angry"]  # largest first
+    assert f"background:{EMOTION_COLOURS['happy']}" in bars and "width:70.0%" in bars
+    # Speech from 0 to 2 s, no speech at 2.5-3 s, speech again from 3.5 s: every emotion's line has two runs.
+    points = [(t, scores) for t in (0.5, 1.0, 1.5, 2.0)] + [(2.5, None), (3.0, None)] + \
+        [(t, scores) for t in (3.5, 4.0, 4.5)]
+    chart = line_chart(points, list(scores))
+    lines = re.findall(r'<polyline data-label="(\w+)" points="([^"]+)" fill="none" stroke="(#\w+)"', chart)
+    assert sorted(label for label, _, _ in lines) == ["angry", "angry", "happy", "happy", "sad", "sad"]
+    assert all(stroke == colour(label) for label, _, stroke in lines)
+    assert [len(pts.split()) for label, pts, _ in lines if label == "happy"] == [4, 3]
+    assert chart.count('class="ser-gap"') == 1
+    band = segment_band([(0.0, 4.0, "happy"), (2.0, 6.0, "sad"), (8.0, 12.0, "happy")], 12.0)
+    cells = re.findall(r'data-label="(\w+)" x="([\d.]+)" y="0" width="([\d.]+)" height="16" fill="(#\w+)"', band)
+    assert [(label, float(x), float(w)) for label, x, w, _ in cells] == [
+        ("happy", 0.0, 106.7), ("sad", 106.7, 213.3), ("happy", 426.7, 213.3)]  # cut at the next start; a gap
+    assert all(fill == colour(label) for label, _, _, fill in cells)
+    assert colour("bored") == colour("bored") and colour("bored") not in EMOTION_COLOURS.values()
+    assert probability_bars(None) == "" and line_chart([], ["happy"]) == "" and segment_band([], 1.0) == ""
+
+
+def test_timeline_points_mark_the_windows_the_gate_dropped():
+    from ser_hf.demo import timeline_points
+    from ser_hf.inference.recognizer import Prediction, Segment
+
+    s = {"happy": 1.0}
+    prediction = Prediction("happy", s, [Segment(0, 4, "happy", s), Segment(2, 6, "happy", s),
+                                         Segment(10, 14, "happy", s)], duration_s=14.0)
+    assert timeline_points(prediction, hop_s=2.0) == [(2.0, s), (4.0, s), (8.0, None), (12.0, s)]

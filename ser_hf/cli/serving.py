@@ -180,14 +180,14 @@ def cmd_push(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from ..demo.app import BUNDLED_MODELS, ModelPool, build_demo
+    from ..demo.app import BUNDLED_MODELS, ModelPool, build_demo, launch
 
     pool = ModelPool({Path(m).name or m: m for m in args.model} if args.model else BUNDLED_MODELS,
                      threads=args.threads)
     for name in pool.names:  # fail here, with one sentence, rather than in the browser
         pool.get(name)
     demo = build_demo(pool)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share)
+    launch(demo, server_name=args.host, server_port=args.port, share=args.share)
     return 0
 
 

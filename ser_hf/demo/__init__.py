@@ -7,10 +7,12 @@ from .app import (
     LiveSession,
     ModelPool,
     build_demo,
+    launch,
     predict_upload,
     reset_session,
     stream_microphone,
+    timeline_points,
 )
 
-__all__ = ["BUNDLED_MODELS", "LiveSession", "ModelPool", "build_demo", "predict_upload", "reset_session",
-           "stream_microphone"]
+__all__ = ["BUNDLED_MODELS", "LiveSession", "ModelPool", "build_demo", "launch", "predict_upload", "reset_session",
+           "stream_microphone", "timeline_points"]

@@ -19,11 +19,16 @@ from ..inference.streaming import StreamingRecognizer
 from ..models.errors import SerError
 from ..scoring.speech import NO_SPEECH
 from ..scoring.threads import DEFAULT_THREADS
+from .charts import line_chart, probability_bars, segment_band
 
 MAX_UPLOAD_S = 120.0  # longer uploads are cut to their first two minutes (and the page says so)
 LIVE_HISTORY_S = 20.0  # seconds shown in the rolling chart
 LIVE_TIME_LIMIT_S = 120  # seconds of microphone per session before the stream stops
 LIVE_UPDATE_S = 0.25  # the browser sends a chunk this often; labels update every hop (0.5 s)
+MAX_FILE_SIZE = "200mb"  # Gradio refuses bigger uploads before they reach the handler
+UPLOAD_CONCURRENCY = 2  # uploads scored at once (one thread each); the rest wait in the queue
+LIVE_CONCURRENCY = 8  # live streams served at once
+QUEUE_SIZE = 64  # requests waiting beyond that are refused with "queue full", not left to pile up
 
 
 BUNDLED_MODELS = {"default": None, "compact": "compact"}
@@ -56,31 +61,41 @@ class ModelPool:
         return self._loaded[name]
 
 
-def _timeline_rows(prediction) -> list[dict]:
-    return [{"time (s)": round((s.start + s.end) / 2, 2), "emotion": label, "probability": s.scores.get(label, 0.0)}
-            for s in prediction.segments for label in s.scores]
-
-
 def predict_upload(path: str | None, model: str | None, pool: ModelPool):
-    """A file -> (message markdown, ``{label: probability}`` for ``gr.Label``, timeline rows or ``None``)."""
+    """A file -> (message markdown, ``{label: probability}`` or ``None``, the :class:`Prediction` or ``None``).
+
+    Only the first :data:`MAX_UPLOAD_S` seconds are decoded (a two-hour file costs what two minutes cost)."""
     if not path:
         return "Upload an audio file first.", None, None
     recognizer = pool.get(model)
+    name = Path(path).name
     try:
-        wave = load_audio(path, recognizer.sampling_rate)
+        # A little more than is analysed, to know whether the file is longer.
+        wave = load_audio(path, recognizer.sampling_rate, max_duration_s=MAX_UPLOAD_S + 1.0)
     except SerError as err:
-        return f"**Could not read this file.** {err}", None, None
+        # Gradio's temporary path means nothing to the person who uploaded the file: name the file only.
+        return f"**Could not read this file.** {str(err).replace(str(path), name)}", None, None
     note = ""
-    duration = len(wave) / recognizer.sampling_rate
-    if duration > MAX_UPLOAD_S:
-        wave = wave[: int(MAX_UPLOAD_S * recognizer.sampling_rate)]
-        note = f"\n\nThe file is {duration / 60:.1f} minutes long; the first {MAX_UPLOAD_S:.0f} s were analysed."
+    limit = int(MAX_UPLOAD_S * recognizer.sampling_rate)
+    if len(wave) > limit:
+        wave = wave[:limit]
+        note = f"\n\nThe file is longer than {MAX_UPLOAD_S:.0f} s; the first {MAX_UPLOAD_S:.0f} s were analysed."
     prediction = recognizer.predict(wave, sampling_rate=recognizer.sampling_rate)
     if prediction.label == NO_SPEECH:
         return f"**No speech found** in this file (it is silent or too quiet).{note}", None, None
-    timeline = _timeline_rows(prediction) if len(prediction.segments) >= 3 else None
-    return f"## {prediction.label}\n\n{Path(path).name}, {min(duration, MAX_UPLOAD_S):.1f} s{note}", \
-        dict(prediction.scores), timeline
+    return f"## {prediction.label}\n\n{name}, {len(wave) / recognizer.sampling_rate:.1f} s{note}", \
+        dict(prediction.scores), prediction
+
+
+def timeline_points(prediction, hop_s: float) -> list[tuple[float, dict[str, float] | None]]:
+    """A prediction's windows as ``(centre_s, scores)``, with ``(t, None)`` where windows had no speech."""
+    points: list[tuple[float, dict[str, float] | None]] = []
+    for segment in prediction.segments:
+        centre = (segment.start + segment.end) / 2
+        if points and centre - points[-1][0] > 1.5 * hop_s:
+            points.append(((points[-1][0] + centre) / 2, None))  # the gate dropped the windows between
+        points.append((centre, segment.scores))
+    return points
 
 
 @dataclass
@@ -89,14 +104,15 @@ class LiveSession:
 
     model: str | None = None
     stream: StreamingRecognizer | None = None
-    history: list[dict] = field(default_factory=list)
+    history: list[tuple[float, dict[str, float] | None]] = field(default_factory=list)  # (time_s, scores | None)
     label: str = "listening..."
     adapt: bool = False
     adapted: bool = False
 
 
 def stream_microphone(chunk, session: LiveSession | None, model: str | None, pool: ModelPool, adapt: bool = False):
-    """One microphone chunk ``(sampling_rate, samples)`` -> (live label markdown, rolling chart rows, session).
+    """One microphone chunk ``(sampling_rate, samples)`` -> (live label markdown, the last
+    :data:`LIVE_HISTORY_S` seconds as ``(time_s, scores or None for no speech)``, session).
     With ``adapt``, the session adapts to its speaker (its own statistics), and the label says so once it has."""
     session = session if isinstance(session, LiveSession) else LiveSession()
     if chunk is None:
@@ -112,11 +128,10 @@ def stream_microphone(chunk, session: LiveSession | None, model: str | None, poo
     for update in updates:
         session.label = update.label
         session.adapted = bool(session.adapted or update.adapted)
-        if update.speech:
-            session.history += [{"time (s)": update.time, "emotion": k, "probability": v} for k, v in update.scores.items()]
+        session.history.append((update.time, update.scores if update.speech else None))
     if session.history:
-        latest = session.history[-1]["time (s)"]
-        session.history = [row for row in session.history if row["time (s)"] > latest - LIVE_HISTORY_S]
+        latest = session.history[-1][0]
+        session.history = [point for point in session.history if point[0] > latest - LIVE_HISTORY_S]
     return _live_label(session), session.history or None, session
 
 
@@ -126,29 +141,33 @@ def _live_label(session: LiveSession) -> str:
 
 
 def reset_session():
-    return LiveSession(), "## listening...", None
+    return LiveSession(), "## listening...", ""
 
 
 def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" = None,
                examples: list[str] | None = None):
     """The ``gr.Blocks`` app. ``models`` is a :class:`ModelPool` or maps display names to models (default: the
-    bundled two, loaded on first use)."""
+    bundled two, loaded on first use). Start it with :func:`launch`, which sets the upload limit and the queue."""
     import gradio as gr
-    import pandas as pd
 
     pool = models if isinstance(models, ModelPool) else ModelPool(models or BUNDLED_MODELS)
-    columns = ["time (s)", "emotion", "probability"]
-
-    def frame(rows):
-        return pd.DataFrame(rows or [], columns=columns)
 
     def on_upload(path, model):
-        message, scores, timeline = predict_upload(path, model, pool)
-        return message, scores, gr.update(value=frame(timeline), visible=timeline is not None)
+        message, scores, prediction = predict_upload(path, model, pool)
+        labels = pool.get(model).labels
+        long = prediction is not None and len(prediction.segments) >= 3
+        points = timeline_points(prediction, pool.get(model).hop_s) if long else []
+        band = segment_band([(s.start, s.end, s.label) for s in prediction.segments], prediction.duration_s) \
+            if long else ""
+        chart = line_chart(points, labels, "Emotion over time", (0.0, prediction.duration_s)) if long else ""
+        return message, probability_bars(scores), scores, gr.update(value=band, visible=long), \
+            gr.update(value=chart, visible=long)
 
     def on_chunk(chunk, session, model, adapt):
-        label, rows, session = stream_microphone(chunk, session, model, pool, adapt)
-        return label, frame(rows), session
+        label, points, session = stream_microphone(chunk, session, model, pool, adapt)
+        latest = points[-1][0] if points else LIVE_HISTORY_S
+        span = (max(0.0, latest - LIVE_HISTORY_S), max(latest, LIVE_HISTORY_S))
+        return label, line_chart(points or [], pool.get(model).labels, f"Last {LIVE_HISTORY_S:.0f} s", span), session
 
     with gr.Blocks(title="Speech emotion recognition") as demo:
         gr.Markdown("# Speech emotion recognition\nHow something is said: neutral, happy, sad, angry, fearful, "
@@ -156,23 +175,30 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
         model = gr.Dropdown(pool.names, value=pool.names[0], label="Model")
         with gr.Tab("Upload"):
             audio = gr.Audio(sources=["upload"], type="filepath", label="Audio file")
+            band = gr.HTML(visible=False, elem_id="upload-band")  # the timeline's colours, under the waveform
             button = gr.Button("Recognize", variant="primary", elem_id="recognize")
             message = gr.Markdown(elem_id="upload-result")
-            scores = gr.Label(num_top_classes=8, label="Probabilities")
-            timeline = gr.LinePlot(frame(None), x="time (s)", y="probability", color="emotion",
-                                   label="Emotion over time", visible=False)
-            button.click(on_upload, [audio, model], [message, scores, timeline])
+            bars = gr.HTML(elem_id="upload-bars")
+            scores = gr.JSON(visible=False)  # the same probabilities for API clients
+            timeline = gr.HTML(visible=False, elem_id="upload-timeline")
+            button.click(on_upload, [audio, model], [message, bars, scores, band, timeline], api_name="on_upload",
+                         concurrency_limit=UPLOAD_CONCURRENCY)
             if examples:
                 gr.Examples(examples, inputs=[audio])
         with gr.Tab("Microphone (live)"):
             session = gr.State(LiveSession())
             mic = gr.Audio(sources=["microphone"], streaming=True, type="numpy", label="Microphone")
             live = gr.Markdown("## listening...", elem_id="live-label")
-            chart = gr.LinePlot(frame(None), x="time (s)", y="probability", color="emotion",
-                                label=f"Last {LIVE_HISTORY_S:.0f} s")
+            chart = gr.HTML(elem_id="live-chart")
             adapt = gr.Checkbox(False, label="Adapt to the speaker (after a few seconds of speech)")
             reset = gr.Button("Reset")
             mic.stream(on_chunk, [mic, session, model, adapt], [live, chart, session], stream_every=LIVE_UPDATE_S,
-                       time_limit=LIVE_TIME_LIMIT_S, concurrency_limit=8)
+                       time_limit=LIVE_TIME_LIMIT_S, concurrency_limit=LIVE_CONCURRENCY)
             reset.click(reset_session, None, [session, live, chart])
     return demo
+
+
+def launch(demo, **kwargs):
+    """``demo.launch`` with the Space's limits: uploads up to :data:`MAX_FILE_SIZE`, a bounded queue."""
+    demo.queue(max_size=QUEUE_SIZE)
+    return demo.launch(max_file_size=MAX_FILE_SIZE, **kwargs)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_hf.demo import LiveSession, ModelPool, build_demo, predict_upload, stream_microphone
+from ser_hf.demo import LiveSession, ModelPool, build_demo, launch, predict_upload, stream_microphone
 from ser_hf.inference import NO_SPEECH
 from tests.conftest import save_tiny_cnn, voice
 
@@ -82,7 +82,7 @@ def free_port() -> int:
 def app_url(pool):
     demo = build_demo({"test-cnn": pool.get("test-cnn")})
     port = free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    launch(demo, max_file_size="1mb", server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 
@@ -100,8 +100,17 @@ def test_upload_endpoint_through_gradio_client(tmp_path, app_url):
     bad = tmp_path / "bad.wav"
     bad.write_text("not audio")
     assert client.predict(handle_file(str(bad)), "test-cnn", api_name="/on_upload")[0].startswith("**Could not read")
+    huge = tmp_path / "huge.wav"
+    sf.write(str(huge), np.zeros(1024 * 1024, np.int16), 16000, subtype="PCM_16")  # 2 MiB: over the limit
+    with pytest.raises(Exception, match="exceeds the maximum file size"):
+        client.predict(handle_file(str(huge)), "test-cnn", api_name="/on_upload")
     again = client.predict(handle_file(str(clip)), "test-cnn", api_name="/on_upload")  # still serving
     assert again[0] == message
+    # The live tab's session through the API: chunk by chunk, the state kept per client.
+    chunk = tmp_path / "chunk.wav"
+    sf.write(str(chunk), voice(0.5, 16000), 16000)
+    labels = [client.predict(handle_file(str(chunk)), "test-cnn", False, api_name="/live_chunk")[0] for _ in range(4)]
+    assert labels[0] == "## listening..." and labels[-1][3:] in LABELS  # an update once 1 s has arrived
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

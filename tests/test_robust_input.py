@@ -169,3 +169,21 @@ def test_temperature_scaling_fixes_overconfidence():
     before = expected_calibration_error(with_temperature(log_p, 1.0), references)
     after = expected_calibration_error(with_temperature(log_p, temperature), references)
     assert before > 0.2 and after < 0.05
+
+
+def test_the_speech_gate_gives_the_same_answers_from_many_threads_at_once(data_root):
+    # A server scores requests in threads; Silero's recurrent state must not be shared between them.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ser_hf.data import load_audio
+    from ser_hf.scoring.speech import SpeechGate
+
+    speech = load_audio(data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg")
+    noise = (0.05 * np.random.default_rng(0).standard_normal(32000)).astype(np.float32)
+    windows = [speech[i : i + 16000] for i in range(0, len(speech) - 16000, 4000)] + [noise] * 4
+    gate = SpeechGate(cache_size=0)
+    alone = [gate.vad.speech_fraction(w) for w in windows]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(gate.vad.speech_fraction, windows * 6))
+    assert together == alone * 6
+    assert max(alone[-4:]) == 0.0 and max(alone) > 0.5

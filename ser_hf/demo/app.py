@@ -193,12 +193,19 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
             adapt = gr.Checkbox(False, label="Adapt to the speaker (after a few seconds of speech)")
             reset = gr.Button("Reset")
             mic.stream(on_chunk, [mic, session, model, adapt], [live, chart, session], stream_every=LIVE_UPDATE_S,
-                       time_limit=LIVE_TIME_LIMIT_S, concurrency_limit=LIVE_CONCURRENCY)
+                       time_limit=LIVE_TIME_LIMIT_S, concurrency_limit=LIVE_CONCURRENCY, concurrency_id="live",
+                       api_name=False)
+            # The same live session for programs (gradio_client cannot drive a streaming event): one chunk per
+            # call, the session's state kept per client, in the same concurrency group as the microphone.
+            api_chunk = gr.Audio(type="numpy", visible=False)
+            api_button = gr.Button(visible=False)
+            api_button.click(on_chunk, [api_chunk, session, model, adapt], [live, chart, session],
+                             api_name="live_chunk", concurrency_id="live")
             reset.click(reset_session, None, [session, live, chart])
     return demo
 
 
-def launch(demo, **kwargs):
-    """``demo.launch`` with the Space's limits: uploads up to :data:`MAX_FILE_SIZE`, a bounded queue."""
-    demo.queue(max_size=QUEUE_SIZE)
-    return demo.launch(max_file_size=MAX_FILE_SIZE, **kwargs)
+def launch(demo, max_file_size: str | int = MAX_FILE_SIZE, queue_size: int = QUEUE_SIZE, **kwargs):
+    """``demo.launch(**kwargs)`` with the Space's limits: uploads up to ``max_file_size``, a bounded queue."""
+    demo.queue(max_size=queue_size)
+    return demo.launch(max_file_size=max_file_size, **kwargs)

@@ -7,6 +7,7 @@ brown noise, mains hum, clicks and silence answer "no speech" everywhere instead
 from __future__ import annotations
 
 import hashlib
+import threading
 
 import numpy as np
 
@@ -26,7 +27,11 @@ MIN_SPEECH_FRACTION = 0.05
 
 
 class SileroVad:
-    """Silero VAD (MIT), whose weights ship inside the ``silero-vad`` package: no download."""
+    """Silero VAD (MIT), whose weights ship inside the ``silero-vad`` package: no download.
+
+    The model keeps its recurrent state between frames, so one instance must not serve two threads at once
+    (a server scoring concurrent requests hit "select(): index 1 out of range"): each thread gets its own.
+    """
 
     def __init__(self, threshold: float = VAD_THRESHOLD, sampling_rate: int = 16000):
         try:
@@ -34,10 +39,19 @@ class SileroVad:
         except ImportError:
             raise SerError("Voice activity detection needs the silero-vad package: pip install silero-vad "
                            "(or pass vad=False / --no-vad).") from None
-        self.model = load_silero_vad()
+        self._load = load_silero_vad
+        self._local = threading.local()
+        self.model  # noqa: B018 - load now, in the caller's thread: errors surface here, not mid-request
         self._timestamps = get_speech_timestamps
         self.threshold = threshold
         self.sampling_rate = sampling_rate
+
+    @property
+    def model(self):
+        """This thread's Silero model."""
+        if not hasattr(self._local, "model"):
+            self._local.model = self._load()
+        return self._local.model
 
     def speech_segments(self, waveform: np.ndarray) -> list[tuple[int, int]]:
         """``[(start, end)]`` sample ranges of speech in a 16 kHz mono waveform ``(samples,)``."""

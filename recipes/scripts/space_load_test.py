@@ -1,0 +1,152 @@
+"""Load test of the Space on 127.0.0.1 through gradio_client: concurrent uploads and live streams for a
+bounded time, with a bad file and an oversized upload in the middle. Prints (and with --output writes) p50/p95
+latency, errors and the server's memory; stops by itself.
+
+    python recipes/scripts/space_load_test.py --data-dir ../shared/data --uploads 20 --streams 8 --seconds 60 \
+        --output docs/reports/space_load_test.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from ser_hf.data import load_audio
+from ser_hf.demo import ModelPool, build_demo, launch
+from ser_hf.demo.app import LIVE_UPDATE_S
+
+CLIPS = ["Actor_01/03-01-05-02-01-01-01.ogg", "Actor_02/03-01-03-02-02-01-02.ogg", "Actor_03/03-01-08-02-01-01-03.ogg"]
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)) * 1000, 1) if values else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("SER_HF_DATA", "../shared/data"))
+    parser.add_argument("--model", default="default", help="default, compact or a model folder")
+    parser.add_argument("--uploads", type=int, default=20, help="concurrent upload clients")
+    parser.add_argument("--streams", type=int, default=8, help="concurrent live streams")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--max-file-size", default="5mb", help="the upload limit for this run (the Space: 200mb)")
+    parser.add_argument("--output", default=None, help="write the figures as JSON here")
+    args = parser.parse_args()
+
+    from gradio_client import Client, handle_file
+
+    work = Path(tempfile.mkdtemp(prefix="ser_hf_load_"))
+    clips = []
+    for i, name in enumerate(CLIPS):
+        clips.append(work / f"clip{i}.wav")
+        sf.write(str(clips[-1]), load_audio(Path(args.data_dir) / "ravdess" / name), 16000)
+    bad = work / "bad.wav"
+    bad.write_text("not audio at all")
+    huge = work / "huge.wav"  # over the limit: refused by Gradio before the handler
+    sf.write(str(huge), np.zeros(int(4 * 1024 * 1024), np.int16), 16000, subtype="PCM_16")  # 8 MiB
+    speech = np.concatenate([sf.read(str(c), dtype="float32")[0] for c in clips])
+    chunk = int(16000 * LIVE_UPDATE_S)
+
+    pool = ModelPool({args.model: None if args.model == "default" else args.model})
+    pool.get(args.model)
+    demo = build_demo(pool)
+    _, url, _ = launch(demo, max_file_size=args.max_file_size, queue_size=256, server_name="127.0.0.1",
+                       prevent_thread_lock=True, quiet=True)
+    rss_start = rss_mb()
+    stop = time.monotonic() + args.seconds
+    lock = threading.Lock()
+    results = {"upload": [], "stream": [], "upload_errors": [], "stream_errors": [], "bad": [], "huge": []}
+    peak = [rss_start]
+
+    def record(kind: str, value) -> None:
+        with lock:
+            results[kind].append(value)
+
+    def uploader(index: int) -> None:
+        client = Client(url, verbose=False)
+        n = 0
+        while time.monotonic() < stop:
+            path = clips[(index + n) % len(clips)]
+            start = time.monotonic()
+            try:
+                message = client.predict(handle_file(str(path)), args.model, api_name="/on_upload")[0]
+                ok = message.startswith("## ")
+                record("upload" if ok else "upload_errors", time.monotonic() - start if ok else message[:200])
+            except Exception as err:  # noqa: BLE001 - a failed request is a figure, not a crash
+                record("upload_errors", f"{type(err).__name__}: {str(err)[:200]}")
+            n += 1
+
+    def streamer(index: int) -> None:
+        client = Client(url, verbose=False)
+        position, n = index * chunk, 0
+        path = work / f"chunk{index}.wav"
+        while time.monotonic() < stop:
+            piece = speech[position % (len(speech) - chunk):][:chunk]
+            sf.write(str(path), piece, 16000)
+            start = time.monotonic()
+            try:
+                label = client.predict(handle_file(str(path)), args.model, False, api_name="/live_chunk")[0]
+                record("stream", time.monotonic() - start) if label.startswith("## ") else \
+                    record("stream_errors", label[:200])
+            except Exception as err:  # noqa: BLE001
+                record("stream_errors", f"{type(err).__name__}: {str(err)[:200]}")
+            position += chunk
+            n += 1
+            time.sleep(max(0.0, LIVE_UPDATE_S - (time.monotonic() - start)))
+
+    def troublemaker() -> None:
+        client = Client(url, verbose=False)
+        time.sleep(args.seconds / 3)
+        record("bad", client.predict(handle_file(str(bad)), args.model, api_name="/on_upload")[0][:200])
+        try:
+            client.predict(handle_file(str(huge)), args.model, api_name="/on_upload")
+            record("huge", "accepted")
+        except Exception as err:  # noqa: BLE001
+            record("huge", f"refused: {str(err)[:200]}")
+
+    def sampler() -> None:
+        while time.monotonic() < stop:
+            peak[0] = max(peak[0], rss_mb())
+            time.sleep(0.5)
+
+    threads = [threading.Thread(target=uploader, args=(i,)) for i in range(args.uploads)]
+    threads += [threading.Thread(target=streamer, args=(i,)) for i in range(args.streams)]
+    threads += [threading.Thread(target=troublemaker), threading.Thread(target=sampler)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=args.seconds + 120)
+    demo.close()
+    figures = {
+        "model": args.model, "uploads": args.uploads, "streams": args.streams, "seconds": args.seconds,
+        "cpu_cores": os.cpu_count(), "upload_requests": len(results["upload"]),
+        "upload_p50_ms": percentile(results["upload"], 50), "upload_p95_ms": percentile(results["upload"], 95),
+        "upload_errors": len(results["upload_errors"]), "stream_updates": len(results["stream"]),
+        "stream_p50_ms": percentile(results["stream"], 50), "stream_p95_ms": percentile(results["stream"], 95),
+        "stream_errors": len(results["stream_errors"]), "bad_file": results["bad"], "huge_file": results["huge"],
+        "server_rss_mb_start": round(rss_start), "server_rss_mb_peak": round(peak[0]),
+        "error_samples": (results["upload_errors"] + results["stream_errors"])[:3],
+    }
+    print(json.dumps(figures, indent=2))
+    if args.output:
+        Path(args.output).write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -37,3 +37,26 @@ def test_readme_console_examples(data_root):
         assert line in readme
     wrong = run("data", "summary", "--corpus", "ravdess", "--data-dir", "../shared/data/tess")
     assert wrong.stderr.strip() in readme
+
+
+def test_user_guide_shows_the_real_output_of_the_new_commands(data_root, tmp_path):
+    """The voice memo, the CSV timeline and the push dry run of docs/user_guide.md, run and compared line by line."""
+    if data_root.resolve() != (REPO.parent / "shared" / "data").resolve():
+        pytest.skip("the examples read ../shared/data")
+    from ser_hf.data import load_audio
+    from tests.conftest import write_with_ffmpeg
+
+    guide = (REPO / "docs" / "user_guide.md").read_text()
+    clip = data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg"
+    write_with_ffmpeg(tmp_path / "voice_memo.m4a", load_audio(clip, 44100), 44100)
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=300)
+
+    memo = run("predict", "voice_memo.m4a")
+    assert memo.returncode == 0 and memo.stdout.strip() in guide, memo.stdout + memo.stderr
+    dry = run("push", "--model", "default", "--repo-id", "me/ser-hf-default", "--dry-run", str(tmp_path / "dry"))
+    for line in dry.stdout.splitlines()[1:]:
+        assert f"\n{line}\n" in guide, line
+    assert f"Wrote {len(dry.stdout.splitlines()) - 1} files" in guide

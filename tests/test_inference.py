@@ -27,8 +27,11 @@ def recognizer(model_dir):
     return EmotionRecognizer.from_pretrained(model_dir, vad=False)  # synthetic voices: Silero VAD hears no speech
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=600)
+def run_cli(*args, env: dict | None = None):
+    import os
+
+    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **(env or {})})
 
 
 @pytest.mark.parametrize("subtype, rate, channels", [
@@ -214,7 +217,7 @@ def test_listen_without_a_microphone_is_one_sentence(model_dir):
 
 def test_onnx_export_of_a_whisper_backbone_has_a_dynamic_time_axis(tmp_path):
     pytest.importorskip("onnxruntime")
-    from ser_hf.inference.export import export_onnx, onnx_parity
+    from ser_hf.scoring.onnx import export_onnx, onnx_parity
     from ser_hf.train.factory import backbone_feature_extractor
     from tests.test_models import tiny_backbone, tiny_whisper_config
 
@@ -309,3 +312,47 @@ def test_m4a_voice_memo_through_predict_and_stream(tmp_path, model_dir):
     streamed = run_cli("stream", str(memo), "--model", str(model_dir), "--json", "--no-vad")
     assert streamed.returncode == 0, streamed.stderr
     assert [round(json.loads(line)["time"], 1) for line in streamed.stdout.splitlines()] == [1.0, 1.5, 2.0, 2.5, 3.0]
+
+
+@pytest.mark.parametrize("family", ["cnn", "whisper"])
+def test_onnx_backends_give_the_torch_answers_through_the_same_scoring_path(tmp_path, monkeypatch, model_dir, family):
+    pytest.importorskip("onnxruntime")
+    monkeypatch.setenv("SER_HF_CACHE", str(tmp_path / "cache"))
+    if family == "whisper":
+        from ser_hf.train.factory import backbone_feature_extractor
+        from tests.test_models import tiny_backbone, tiny_whisper_config
+
+        model = tiny_backbone(tiny_whisper_config())
+        model_dir = tmp_path / "whisper"
+        model.save_pretrained(model_dir)
+        backbone_feature_extractor(model.config).save_pretrained(model_dir)
+    clips = [voice(2.0, seed=1), voice(9.0, seed=2)]  # one scored whole, one in windows
+    torch_answers = [EmotionRecognizer.from_pretrained(model_dir, vad=False).predict(c, sampling_rate=16000)
+                     for c in clips]
+    for backend, tolerance in (("onnx", 1e-4), ("onnx-int8", 0.1)):
+        recognizer = EmotionRecognizer.from_pretrained(model_dir, vad=False, backend=backend)
+        assert type(recognizer.model).__name__ == "OnnxModel"
+        for clip, expected in zip(clips, torch_answers):
+            got = recognizer.predict(clip, sampling_rate=16000)
+            assert len(got.segments) == len(expected.segments)
+            assert max(abs(got.scores[k] - expected.scores[k]) for k in expected.scores) < tolerance, backend
+            if backend == "onnx":
+                assert got.label == expected.label
+    assert len(list((tmp_path / "cache" / "onnx").glob("*/model.onnx"))) == 1  # exported once, then reused
+    assert len(list((tmp_path / "cache" / "onnx").glob("*/model.int8.onnx"))) == 1
+    with pytest.raises(SerError, match="Unknown backend 'tensorrt'"):
+        EmotionRecognizer.from_pretrained(model_dir, backend="tensorrt")
+
+
+def test_predict_and_stream_cli_take_the_onnx_backend(tmp_path, model_dir):
+    pytest.importorskip("onnxruntime")
+    path = tmp_path / "clip.wav"
+    sf.write(str(path), voice(3.0), 16000)
+    env = {"SER_HF_CACHE": str(tmp_path / "cache")}
+    answers = [json.loads(run_cli("predict", str(path), "--model", str(model_dir), "--json", "--no-vad",
+                                  *extra, env=env).stdout)[0] for extra in ([], ["--backend", "onnx"])]
+    assert answers[0]["label"] == answers[1]["label"]
+    assert answers[1]["scores"] == pytest.approx(answers[0]["scores"], abs=1e-4)
+    streamed = run_cli("stream", str(path), "--model", str(model_dir), "--json", "--no-vad", "--backend", "onnx-int8",
+                       env=env)
+    assert streamed.returncode == 0 and len(streamed.stdout.splitlines()) == 5, streamed.stderr

@@ -69,7 +69,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise SerError("--corpus all scores each corpus of a protocol's test fold; pass --protocol too.")
         results = evaluate_per_corpus(args.model, args.data_dir, args.output_dir, protocol=args.protocol,
                                       fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
-                                      vad=args.vad, conditions=args.conditions)
+                                      vad=args.vad, conditions=args.conditions, backend=args.backend)
         if args.json:
             print_json(results)
         else:
@@ -80,7 +80,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
                              fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
-                             vad=args.vad, conditions=args.conditions)
+                             vad=args.vad, conditions=args.conditions, backend=args.backend)
     if args.json:
         print_json({k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")})
     else:
@@ -186,6 +186,8 @@ def add_commands(commands, parser_class) -> None:
     evaluate.add_argument("--conditions", type=lambda text: [c for c in text.split(",") if c], default=None,
                           metavar="LIST", help="also score under each condition, e.g. clean,noise:10,noise:0,reverb,"
                                                "telephone,quiet:-30,codec (writes robustness.json and a plot)")
+    evaluate.add_argument("--backend", choices=["torch", "onnx", "onnx-int8"], default="torch",
+                          help="run the model with torch or ONNX Runtime (fp32 or int8)")
     evaluate.add_argument("--output-dir", required=True)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)

@@ -11,7 +11,9 @@ from ..data.audio_files import AUDIO_EXTENSIONS
 from ..models.errors import SerError
 from .output import EXIT_FAILED, print_json
 
+BACKENDS = ("torch", "onnx", "onnx-int8")  # ser_hf.scoring.onnx.BACKENDS, without importing torch to parse
 MODEL_HELP = "model folder, or 'compact' (default: the bundled model)"
+BACKEND_HELP = "torch (default), onnx or onnx-int8 (ONNX Runtime; the graph is exported once and cached)"
 THREADS_HELP = "torch threads for inference (default 1: fastest on a busy machine; 0: torch's default)"
 
 
@@ -32,7 +34,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     adapt = args.adapt or args.adapt_by is not None or bool(args.enroll)
     recognizer = EmotionRecognizer.from_pretrained(args.model, window_s=args.window, hop_s=args.hop, vad=args.vad,
                                                    min_confidence=args.min_confidence, adapt=adapt,
-                                                   threads=args.threads)
+                                                   threads=args.threads, backend=args.backend)
     files = audio_files(args.inputs)
     if not files:
         raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
@@ -105,7 +107,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
     from ..inference.recognizer import EmotionRecognizer
     from ..inference.streaming import StreamingRecognizer
 
-    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads),
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads, backend=args.backend),
                                  window_s=args.window, hop_s=args.hop, vad=args.vad, smoothing=args.smoothing,
                                  adapt=args.adapt)
     try:
@@ -147,7 +149,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except Exception:
         raise SerError("No audio input device found; connect a microphone or use `ser-hf stream FILE`.") from None
     rate = int(device["default_samplerate"])
-    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads),
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads, backend=args.backend),
                                  window_s=args.window, hop_s=args.hop, vad=args.vad, smoothing=args.smoothing,
                                  adapt=args.adapt)
     print(f"Listening on {device['name']} at {rate} Hz; Ctrl-C stops.", file=sys.stderr)
@@ -183,7 +185,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ..demo.app import BUNDLED_MODELS, ModelPool, build_demo, launch
 
     pool = ModelPool({Path(m).name or m: m for m in args.model} if args.model else BUNDLED_MODELS,
-                     threads=args.threads)
+                     threads=args.threads, backend=args.backend)
     for name in pool.names:  # fail here, with one sentence, rather than in the browser
         pool.get(name)
     demo = build_demo(pool)
@@ -192,9 +194,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
-    from ..inference.export import export_onnx, onnx_parity
+    from ..scoring.onnx import export_onnx, onnx_parity
 
-    out = export_onnx(args.model, args.output)
+    out = export_onnx(args.model, args.output, int8=args.int8)
     worst = onnx_parity(args.model, out)
     if args.json:
         print_json({"output": str(out), "max_abs_diff": worst})
@@ -261,6 +263,7 @@ def add_commands(commands, parser_class) -> None:
     predict.add_argument("--enroll", nargs="+", metavar="FILE", default=None,
                          help="a few clips of the speaker's neutral voice: the baseline (implies --adapt)")
     predict.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
+    predict.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     predict.set_defaults(func=cmd_predict)
 
     for name, help_text in (("stream", "play a file into the streaming recognizer"),
@@ -282,6 +285,7 @@ def add_commands(commands, parser_class) -> None:
                          help="Silero VAD as well as the energy gate decides \"no speech\" (default: on)")
         sub.add_argument("--adapt", action="store_true", help="adapt to the speaker within the session")
         sub.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
+        sub.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
         sub.add_argument("--json", action="store_true", help="JSON lines")
 
     push = commands.add_parser("push", help="publish a trained model (or the Space) to the Hugging Face Hub")
@@ -299,11 +303,13 @@ def add_commands(commands, parser_class) -> None:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--share", action="store_true", help="a public gradio.live link")
     demo.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
+    demo.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     demo.set_defaults(func=cmd_demo)
 
     export = commands.add_parser("export-onnx", help="export a model to ONNX and check it against PyTorch")
     export.add_argument("--model", required=True, help="model folder")
     export.add_argument("--output", required=True, help="the .onnx file to write")
+    export.add_argument("--int8", action="store_true", help="quantize the weights to int8 (dynamic quantization)")
     export.add_argument("--json", action="store_true")
     export.set_defaults(func=cmd_export_onnx)
 

@@ -38,12 +38,13 @@ class ModelPool:
     """Recognizers by name, loaded on first use (``"default"``, ``"compact"`` or folders)."""
 
     def __init__(self, models: dict[str, str | os.PathLike | None], vad: bool = True,
-                 threads: int | None = DEFAULT_THREADS):
+                 threads: int | None = DEFAULT_THREADS, backend: str = "torch"):
         if not models:
             raise SerError("The demo needs at least one model.")
         self.sources = dict(models)
         self.vad = vad
         self.threads = threads
+        self.backend = backend
         self._loaded: dict[str, EmotionRecognizer] = {}
 
     @property
@@ -57,7 +58,8 @@ class ModelPool:
         if name not in self._loaded:
             source = self.sources[name]
             self._loaded[name] = source if isinstance(source, EmotionRecognizer) else \
-                EmotionRecognizer.from_pretrained(source, vad=self.vad, threads=self.threads)
+                EmotionRecognizer.from_pretrained(source, vad=self.vad, threads=self.threads,
+                                                                  backend=self.backend)
         return self._loaded[name]
 
 

@@ -125,6 +125,7 @@ def evaluate_model(
     progress: bool = True,
     vad: bool = True,
     conditions: Sequence[str] | None = None,
+    backend: str = "torch",
 ) -> dict:
     """Score ``model`` (a folder; ``None``/``"compact"`` for the bundled ones) on ``corpus``: the whole corpus,
     or ``corpus``'s share of the test part of ``fold`` of ``protocol`` (multi-corpus included), with the speech
@@ -135,7 +136,7 @@ def evaluate_model(
     from ..data.audio_files import load_audio
     from ..scoring.loading import load_model
 
-    network, feature_extractor = load_model(model)
+    network, feature_extractor = load_model(model, backend)  # torch, onnx or onnx-int8: the same scoring path
     all_labels = model_labels(network)
     labels = evaluation_labels(all_labels, corpus, label_set)
     columns = label_columns(all_labels, labels)  # fails early on unknown labels

@@ -8,7 +8,6 @@ from .._lazy import lazy_getattr
 _MODULES = {
     ".recognizer": ("EmotionRecognizer", "Prediction", "Segment"),
     ".streaming": ("StreamingRecognizer", "Update"),
-    ".export": ("export_onnx", "onnx_parity"),
     ".bench": ("run_benchmark",),
     "..scoring.speech": ("NO_SPEECH",),
     "..scoring.loading": ("bundled_model_dir",),

@@ -83,9 +83,11 @@ class EmotionRecognizer:
         self.adapter = adapt if isinstance(adapt, SessionAdapter) else new_adapter(model.config) if adapt else None
 
     @classmethod
-    def from_pretrained(cls, path: str | os.PathLike | None = None, **kwargs) -> "EmotionRecognizer":
-        """Load ``None``/``"default"`` (bundled), ``"compact"`` (bundled) or a saved model folder."""
-        model, feature_extractor = load_model(path)
+    def from_pretrained(cls, path: str | os.PathLike | None = None, backend: str = "torch",
+                        **kwargs) -> "EmotionRecognizer":
+        """Load ``None``/``"default"`` (bundled), ``"compact"`` (bundled) or a saved model folder, run by
+        ``backend``: ``"torch"``, ``"onnx"`` or ``"onnx-int8"`` (ONNX Runtime, exported once and cached)."""
+        model, feature_extractor = load_model(path, backend, threads=kwargs.get("threads", DEFAULT_THREADS))
         return cls(model, feature_extractor, **kwargs)
 
     # --- core ---------------------------------------------------------------------------------------

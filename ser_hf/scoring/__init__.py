@@ -9,6 +9,7 @@ _MODULES = {
     ".speech": ("NO_SPEECH", "SILENCE_DB", "SpeechGate"),
     ".score": ("ClipScore", "clip_logits", "model_inputs", "score_waveform"),
     ".threads": ("DEFAULT_THREADS", "inference_threads"),
+    ".onnx": ("BACKENDS", "OnnxModel", "export_onnx", "onnx_parity", "quantize_int8"),
 }
 
 __all__ = [name for names in _MODULES.values() for name in names]

@@ -30,14 +30,27 @@ def resolve_model_dir(path: str | os.PathLike | None) -> Path:
     return folder
 
 
-def load_model(path: str | os.PathLike | None = None):
-    """``(model, feature_extractor)`` of a trained model folder or a bundled model, the model in eval mode."""
-    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+def load_model(path: str | os.PathLike | None = None, backend: str = "torch", threads: int | None = 1):
+    """``(model, feature_extractor)`` of a trained model folder or a bundled model, the model in eval mode.
 
+    ``backend``: ``"torch"``, ``"onnx"`` or ``"onnx-int8"`` (the graph :mod:`ser_hf.scoring.onnx` exports once
+    and caches, run by ONNX Runtime on ``threads`` threads; the same scoring path takes either)."""
+    from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForAudioClassification
+
+    from .onnx import BACKENDS
+
+    if backend not in BACKENDS:
+        raise SerError(f"Unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
     folder = resolve_model_dir(path)
     try:
-        model = AutoModelForAudioClassification.from_pretrained(folder)
         feature_extractor = AutoFeatureExtractor.from_pretrained(folder)
+        if backend == "torch":
+            return AutoModelForAudioClassification.from_pretrained(folder).eval(), feature_extractor
+        config = AutoConfig.from_pretrained(folder)
     except (OSError, ValueError, KeyError) as err:
         raise SerError(f"Cannot load the model in {folder} ({str(err).splitlines()[0]}).") from None
-    return model.eval(), feature_extractor
+    try:
+        from .onnx import OnnxModel, cached_onnx
+    except ImportError:
+        raise SerError("The ONNX backend needs onnx and onnxruntime: pip install 'ser-hf[onnx]'.") from None
+    return OnnxModel(cached_onnx(folder, int8=backend == "onnx-int8"), config, threads=threads), feature_extractor

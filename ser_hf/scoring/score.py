@@ -51,7 +51,7 @@ def batch_inputs(feature_extractor, waveforms: list[np.ndarray], input_name: str
 @torch.inference_mode()
 def clip_logits(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
     """Logits ``(num_labels,)`` of one mono clip ``(samples,)`` at the feature extractor's rate, in one pass."""
-    device = next(model.parameters()).device
+    device = getattr(model, "device", torch.device("cpu"))  # a transformers model, or an OnnxModel (CPU)
     inputs = {k: v.to(device) for k, v in model_inputs(feature_extractor, waveform, model.main_input_name).items()}
     return model(**inputs).logits[0].float().cpu().numpy()
 

@@ -18,14 +18,41 @@ THREADS_HELP = "torch threads for inference (default 1: fastest on a busy machin
 
 
 def audio_files(inputs: list[str]) -> list[str]:
+    """Files, folders (searched for audio) and CSV manifests (their ``path`` column) -> the audio files."""
     files = []
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
+        if path.suffix.lower() == ".csv" and path.is_file():
+            from ..inference.bulk import manifest_paths
+
+            files += manifest_paths(path)
+        elif path.is_dir():
             files += sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
         else:
             files.append(item)
     return files
+
+
+def bulk_predict(recognizer, files: list[str], args: argparse.Namespace) -> int:
+    import time
+
+    from ..inference.bulk import predict_to_jsonl
+
+    if recognizer.adapter is not None:
+        raise SerError("--output does not adapt to speakers yet; drop --adapt/--adapt-by/--enroll for bulk runs.")
+    start = time.monotonic()
+    stats = predict_to_jsonl(recognizer, files, args.output, workers=args.workers, progress=not args.json,
+                             top_k=args.top_k)
+    stats["wall_s"] = round(time.monotonic() - start, 2)
+    stats["files_per_s"] = round(stats["predicted"] / max(stats["wall_s"], 1e-9), 2)
+    stats["x_real_time"] = round(stats["seconds_of_audio"] / max(stats["wall_s"], 1e-9), 1)
+    stats["output"] = str(args.output)
+    if args.json:
+        print_json(stats)
+    else:
+        print(f"{stats['predicted']} predicted, {stats['failed']} failed, {stats['done_before']} already in "
+              f"{args.output}; {stats['files_per_s']} files/s, {stats['x_real_time']}x real time", file=sys.stderr)
+    return EXIT_FAILED if stats["failed"] else 0
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -38,6 +65,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     files = audio_files(args.inputs)
     if not files:
         raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
+    if args.output:
+        return bulk_predict(recognizer, files, args)
     # With adaptation, each speaker is a session: the files in the order given, or each parent folder apart.
     groups: dict[str, list[int]] = {}
     for index, path in enumerate(files):
@@ -262,6 +291,9 @@ def add_commands(commands, parser_class) -> None:
                          help="adapt to each parent folder's files as one speaker")
     predict.add_argument("--enroll", nargs="+", metavar="FILE", default=None,
                          help="a few clips of the speaker's neutral voice: the baseline (implies --adapt)")
+    predict.add_argument("--output", default=None, metavar="RESULTS.jsonl",
+                         help="bulk mode: append one JSON line per file, resuming what the file already has")
+    predict.add_argument("--workers", type=int, default=1, help="with --output: processes decoding audio ahead")
     predict.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
     predict.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
     predict.set_defaults(func=cmd_predict)

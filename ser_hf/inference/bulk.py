@@ -1,0 +1,136 @@
+"""Bulk prediction over archives: ``ser-hf predict DIR|manifest.csv --output results.jsonl``.
+
+- **Resumable**: the output is read first; files already in it are skipped, a torn last line (an interrupted
+  run) is cut off, and each new record is one appended, flushed line, so a rerun never duplicates one.
+- **Bounded memory**: at most ``2 x workers`` decoded files wait for the model at any time.
+- **Decoding in worker processes** (``workers``): the model scores in this process while the next files decode.
+- **Beyond one machine**: under ``accelerate launch`` (``WORLD_SIZE`` > 1) each process takes its share of the
+  file list (``PartialState.split_between_processes``) into a part file; the main process then merges the parts
+  into the output in the list's order.
+
+Every record is exactly what ``ser-hf predict --json`` prints for that file (the same scoring path), or
+``{"path", "error"}`` for a file that cannot be read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+from ..data.audio_files import load_audio
+from ..models.errors import SerError
+
+
+def manifest_paths(manifest: str | os.PathLike) -> list[str]:
+    """The ``path`` column of a CSV manifest, relative paths taken from the manifest's folder."""
+    manifest = Path(manifest)
+    with open(manifest, newline="") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or "path" not in reader.fieldnames:
+            raise SerError(f"{manifest} has no 'path' column; a manifest is a CSV file with one.")
+        return [str(p if Path(p).is_absolute() else manifest.parent / p) for p in (row["path"] for row in reader) if p]
+
+
+def done_paths(output: Path) -> set[str]:
+    """Paths already in ``output`` (JSON lines); a torn last line is cut off the file."""
+    if not output.is_file():
+        return set()
+    done, good_bytes = set(), 0
+    with open(output, "rb") as f:
+        for line in f:
+            try:
+                done.add(json.loads(line)["path"])
+            except (ValueError, KeyError):
+                break  # an interrupted write: everything from here is rewritten
+            good_bytes += len(line)
+    if good_bytes < output.stat().st_size:
+        with open(output, "r+b") as f:
+            f.truncate(good_bytes)
+    return done
+
+
+def _decode(path: str, sampling_rate: int):
+    try:
+        return path, load_audio(path, sampling_rate), None
+    except SerError as err:
+        return path, None, str(err)
+
+
+def _decoded(files: list[str], sampling_rate: int, workers: int):
+    """``(path, waveform or None, error or None)`` in the files' order, at most ``2 x workers`` ahead."""
+    if workers <= 0:
+        yield from (_decode(path, sampling_rate) for path in files)
+        return
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        pending: deque = deque()
+        for path in files:
+            pending.append(pool.submit(_decode, path, sampling_rate))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, workers: int = 0,
+                     progress: bool = True, top_k: int | None = None) -> dict:
+    """Predict ``files`` into ``output`` (JSON lines), resuming what is there; returns ``{"files", "done_before",
+    "predicted", "failed", "seconds_of_audio"}`` for this process."""
+    from tqdm.auto import tqdm
+
+    output = Path(output)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    target, share = output, files
+    if world > 1:
+        from accelerate import PartialState
+
+        state = PartialState()
+        with state.split_between_processes(files) as mine:
+            share = list(mine)
+        target = output.with_name(f"{output.name}.part{state.process_index}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    done = done_paths(output) | done_paths(target) if target != output else done_paths(output)
+    todo = [path for path in share if path not in done]
+    stats = {"files": len(share), "done_before": len(share) - len(todo), "predicted": 0, "failed": 0,
+             "seconds_of_audio": 0.0}
+    with open(target, "a") as out, tqdm(total=len(todo), unit="file", desc="Predicting", disable=not progress) as bar:
+        for path, wave, error in _decoded(todo, recognizer.sampling_rate, workers):
+            if wave is None:
+                record, stats["failed"] = {"path": path, "error": error}, stats["failed"] + 1
+            else:
+                prediction = recognizer.predict(wave, sampling_rate=recognizer.sampling_rate, top_k=top_k)
+                prediction.path = path
+                record = prediction.to_dict()
+                stats["predicted"] += 1
+                stats["seconds_of_audio"] += prediction.duration_s
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            bar.update()
+    if world > 1:
+        _merge_parts(output, files, state)
+    return stats
+
+
+def _merge_parts(output: Path, files: list[str], state) -> None:
+    """The main process appends every part's new records to ``output`` in the file list's order."""
+    state.wait_for_everyone()
+    if state.is_main_process:
+        parts = [output.with_name(f"{output.name}.part{i}") for i in range(state.num_processes)]
+        records = {}
+        for part in parts:
+            if part.is_file():
+                for line in part.read_text().splitlines():
+                    record = json.loads(line)
+                    records[record["path"]] = line
+        done = done_paths(output)
+        with open(output, "a") as out:
+            for path in files:
+                if path in records and path not in done:
+                    out.write(records[path] + "\n")
+        for part in parts:
+            part.unlink(missing_ok=True)
+    state.wait_for_everyone()

@@ -1,0 +1,89 @@
+"""Bulk prediction: resumable JSON lines, manifests, worker decoding, and two accelerate processes."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import soundfile as sf
+
+from tests.conftest import save_tiny_cnn, voice
+
+REPO = Path(__file__).resolve().parent.parent
+LABELS = ["neutral", "happy", "sad", "angry"]
+
+
+def cli(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=600,
+                          cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def archive(folder: Path, count: int = 6) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        paths.append(str(folder / f"call{i:02d}.wav"))
+        sf.write(paths[-1], voice(1.5 + i, seed=i), 16000)  # 1.5 to 6.5 s: whole clips and windowed ones
+    return paths
+
+
+def test_bulk_output_resumes_without_duplicates_and_equals_predict_json(tmp_path):
+    model = save_tiny_cnn(tmp_path / "model", LABELS)
+    paths = archive(tmp_path / "archive")
+    (tmp_path / "archive" / "broken.wav").write_text("not audio")
+    out = tmp_path / "results.jsonl"
+    first = cli("predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad", "--output", str(out),
+                "--workers", "2", "--json")
+    assert first.returncode == 1, first.stderr  # one file failed; it is a record, not a crash
+    stats = json.loads(first.stdout)
+    assert (stats["predicted"], stats["failed"], stats["done_before"]) == (6, 1, 0)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 7 and json.loads(lines[0])["path"].endswith("broken.wav")
+    assert "error" in json.loads(lines[0])
+    # What `predict --json` prints, record for record.
+    printed = json.loads(cli("predict", *paths, "--model", str(model), "--no-vad", "--json").stdout)
+    assert [json.loads(line) for line in lines[1:]] == printed
+    # An interrupted run: the last two records lost and a torn line left behind.
+    out.write_text("\n".join(lines[:5]) + "\n" + lines[5][:40])
+    again = cli("predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad", "--output", str(out), "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["done_before"] == 5 and json.loads(again.stdout)["predicted"] == 2
+    assert out.read_text().splitlines() == lines
+    done = cli("predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad", "--output", str(out), "--json")
+    assert json.loads(done.stdout)["predicted"] == 0 and out.read_text().splitlines() == lines
+
+
+def test_a_manifest_lists_the_files_relative_to_itself(tmp_path):
+    model = save_tiny_cnn(tmp_path / "model", LABELS)
+    paths = archive(tmp_path / "archive", 3)
+    manifest = tmp_path / "archive" / "manifest.csv"
+    manifest.write_text("path,speaker\n" + "".join(f"{Path(p).name},s{i}\n" for i, p in enumerate(paths)))
+    result = cli("predict", str(manifest), "--model", str(model), "--no-vad", "--output", str(tmp_path / "r.jsonl"))
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line)["path"] for line in (tmp_path / "r.jsonl").read_text().splitlines()] == paths
+    (tmp_path / "bad.csv").write_text("file\nx.wav\n")
+    bad = cli("predict", str(tmp_path / "bad.csv"), "--model", str(model), "--output", str(tmp_path / "b.jsonl"))
+    assert bad.returncode == 1 and "has no 'path' column" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_two_accelerate_processes_write_what_one_process_writes(tmp_path):
+    model = save_tiny_cnn(tmp_path / "model", LABELS)
+    archive(tmp_path / "archive", 5)
+    one = tmp_path / "one.jsonl"
+    assert cli("predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad", "--output", str(one),
+               "--workers", "0").returncode == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    two = tmp_path / "two.jsonl"
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+               str(REPO / "recipes" / "accelerate" / "cpu_2proc.yaml"), "--main_process_port", str(port),
+               "-m", "ser_hf.cli", "predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad",
+               "--output", str(two), "--workers", "0"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert two.read_text() == one.read_text()
+    assert not list(tmp_path.glob("two.jsonl.part*"))

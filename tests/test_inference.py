@@ -182,8 +182,9 @@ def test_onnx_export_matches_pytorch(tmp_path, model_dir):
     assert json.loads((tmp_path / "model.onnx.json").read_text())["labels"] == LABELS
 
 
-def test_bench_json_keys(model_dir):
-    result = run_cli("bench", "--model", str(model_dir), "--repeats", "2", "--json")
+def test_bench_json_keys(model_dir, tmp_path):
+    result = run_cli("bench", "--model", str(model_dir), "--repeats", "2", "--json",
+                     env={"SER_HF_CACHE": str(tmp_path / "cache")})
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["wav2vec2_base_infer_ms_3s"] > 0
@@ -191,6 +192,11 @@ def test_bench_json_keys(model_dir):
     assert set(entry) >= {"feature_x_realtime", "infer_ms_3s", "infer_x_realtime_batched", "stream_update_ms",
                           "model_size_mb", "speedup_vs_wav2vec2_base"}
     assert entry["model_size_mb"] > 0 and entry["speedup_vs_wav2vec2_base"] > 1
+    assert set(entry["backends"]) == {"torch", "onnx", "onnx-int8"}
+    for row in entry["backends"].values():
+        assert row["infer_ms_3s"] > 0 and row["cold_start_s"] > row["infer_ms_3s"] / 1000
+    assert entry["infer_ms_3s"] == entry["backends"]["torch"]["infer_ms_3s"]  # today's keys: the torch backend
+    assert out["vad_ms_2s_window"] > 0 and out["vad_ms_0_5s_hop"] > 0
 
 
 def test_vad_skips_windows_without_speech(data_root, model_dir):

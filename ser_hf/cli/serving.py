@@ -261,14 +261,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result)
         return 0
-    print(f"one CPU thread, {result['clip_seconds']:.0f} s clip; wav2vec2-base: {result['wav2vec2_base_infer_ms_3s']:.1f} ms")
+    print(f"one CPU thread, {result['clip_seconds']:.0f} s clip; wav2vec2-base: {result['wav2vec2_base_infer_ms_3s']:.1f} ms; "
+          f"Silero VAD: {result['vad_ms_2s_window']:.1f} ms per 2 s window, {result['vad_ms_0_5s_hop']:.1f} ms per 0.5 s")
     for name, r in result["models"].items():
-        print(f"\n{name} ({r['weights']})")
-        print(f"  features            {r['feature_x_realtime']:>9.1f} x real time")
-        print(f"  inference, 3 s clip {r['infer_ms_3s']:>9.2f} ms  ({r['speedup_vs_wav2vec2_base']:.1f}x faster than wav2vec2-base)")
-        print(f"  batched (16)        {r['infer_x_realtime_batched']:>9.1f} x real time")
-        print(f"  streaming update    {r['stream_update_ms']:>9.2f} ms")
-        print(f"  size                {r['model_size_mb']:>9.2f} MB")
+        print(f"\n{name} ({r['weights']}, {r['model_size_mb']:.2f} MB)")
+        print(f"  {'backend':<10} {'features':>10} {'3 s clip':>10} {'vs w2v2':>8} {'batch 16':>10} {'stream':>9} {'cold':>7}")
+        for backend, b in r["backends"].items():
+            cold = f"{b['cold_start_s']:.1f} s" if "cold_start_s" in b else "-"
+            print(f"  {backend:<10} {b['feature_x_realtime']:>9.0f}x {b['infer_ms_3s']:>7.2f} ms {b['speedup_vs_wav2vec2_base']:>7.1f}x "
+                  f"{b['infer_x_realtime_batched']:>9.1f}x {b['stream_update_ms']:>6.2f} ms {cold:>7}")
     return 0
 
 

@@ -150,58 +150,92 @@ def _bench_recognizer(name: str, spec: str | None):
     return EmotionRecognizer(model, fe), "untrained head on the pretrained encoder (stand-in)"
 
 
-def run_benchmark(models: list[str] | None = None, seconds: float = 3.0, repeats: int = 20) -> dict:
-    """``ser-hf bench``: per model, feature extraction (x real time), inference for a 3 s clip (ms, batch 1),
-    batched throughput (x real time, batch 16, features included), a streaming update (ms, features
-    included) and model size (MB); and wav2vec2-base (random weights) on the same clip as the baseline.
-    Everything on one CPU thread."""
+def _timings(recognizer, clip: np.ndarray, seconds: float, repeats: int) -> dict:
+    """Features, one 3 s clip, a batch of 16 and a streaming update of one recognizer (any backend)."""
+    import torch
+
+    from ..scoring.score import batch_inputs, model_inputs
+    from .streaming import StreamingRecognizer
+
+    def features():
+        return model_inputs(recognizer.feature_extractor, clip, recognizer.input_name)
+
+    inputs = features()
+    fe_s = _median_time(features, repeats)
+    with torch.inference_mode():
+        infer_s = _median_time(lambda: recognizer.model(**inputs), repeats, warmup=3)
+    batch = [synthetic_clip(seconds, seed=i) for i in range(16)]
+
+    def batched():
+        padded = batch_inputs(recognizer.feature_extractor, batch, recognizer.input_name)
+        with torch.inference_mode():
+            recognizer.model(**padded)
+
+    batch_s = _median_time(batched, max(3, repeats // 5), warmup=1)
+    stream = StreamingRecognizer(recognizer, window_s=2.0, hop_s=0.5, smoothing=0.5, vad=False)
+    stream.push(clip[:32000], recognizer.sampling_rate)
+    hop = clip[32000:40000]
+    stream_s = _median_time(lambda: stream.push(hop, recognizer.sampling_rate), repeats)
+    return {"feature_x_realtime": round(seconds / fe_s, 1), "infer_ms_3s": round(1000 * infer_s, 2),
+            "infer_x_realtime_batched": round(16 * seconds / batch_s, 1), "stream_update_ms": round(1000 * stream_s, 2)}
+
+
+def cold_start_s(spec: str, backend: str, clip_path: Path) -> float:
+    """Seconds from process start to the first prediction: ``ser-hf predict CLIP --backend B`` in a new process."""
+    import subprocess
+    import sys
+
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", str(clip_path), "--model", spec, "--backend",
+                    backend, "--json"], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def run_benchmark(models: list[str] | None = None, seconds: float = 3.0, repeats: int = 20,
+                  backends: tuple[str, ...] = ("torch", "onnx", "onnx-int8"), cold_start: bool = True) -> dict:
+    """``ser-hf bench``: per model and backend, feature extraction (x real time), inference for a 3 s clip (ms,
+    batch 1), batched throughput (x real time, batch 16, features included), a streaming update without the
+    speech gate (ms, features included) and cold start (process start to the first prediction, s); model size
+    (MB); the speech gate's Silero VAD on its own; and wav2vec2-base (random weights) on the same clip as the
+    baseline. Everything on one CPU thread. The torch backend's figures are also the model's top-level keys."""
+    import tempfile
+
+    import soundfile as sf
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
     from ..scoring.loading import BUNDLED, bundled_model_dir
-    from ..scoring.score import batch_inputs, model_inputs
-    from .streaming import StreamingRecognizer
+    from ..scoring.speech import SileroVad
+    from .recognizer import EmotionRecognizer
 
     torch.set_num_threads(1)
     clip = synthetic_clip(seconds)
     baseline = Wav2Vec2Model(Wav2Vec2Config()).eval()
     with torch.inference_mode():
         w2v_s = _median_time(lambda: baseline(torch.from_numpy(clip)[None]), max(5, repeats // 4), warmup=2)
-    results: dict = {"threads": 1, "clip_seconds": seconds, "models": {}, "wav2vec2_base_infer_ms_3s": round(1000 * w2v_s, 2)}
+    vad = SileroVad()
+    results: dict = {"threads": 1, "clip_seconds": seconds, "models": {}, "wav2vec2_base_infer_ms_3s": round(1000 * w2v_s, 2),
+                     "vad_ms_2s_window": round(1000 * _median_time(lambda: vad.speech_fraction(clip[:32000]), repeats), 2),
+                     "vad_ms_0_5s_hop": round(1000 * _median_time(lambda: vad.speech_fraction(clip[:8000]), repeats), 2)}
+    clip_path = Path(tempfile.mkdtemp(prefix="ser_hf_bench_")) / "clip.wav"
+    sf.write(str(clip_path), clip, 16000)
     for spec in models or ["default", "compact"]:
         name = spec if spec in BUNDLED else str(spec)
         recognizer, weights = _bench_recognizer(name, spec)
-        def features():
-            return model_inputs(recognizer.feature_extractor, clip, recognizer.input_name)
-
-        inputs = features()
-        fe_s = _median_time(features, repeats)
-        with torch.inference_mode():
-            infer_s = _median_time(lambda: recognizer.model(**inputs), repeats, warmup=3)
-        batch = [synthetic_clip(seconds, seed=i) for i in range(16)]
-
-        def batched():
-            padded = batch_inputs(recognizer.feature_extractor, batch, recognizer.input_name)
-            with torch.inference_mode():
-                recognizer.model(**padded)
-
-        batch_s = _median_time(batched, max(3, repeats // 5), warmup=1)
-        stream = StreamingRecognizer(recognizer, window_s=2.0, hop_s=0.5, smoothing=0.5)
-        stream.push(clip[:32000], recognizer.sampling_rate)
-        hop = clip[32000:40000]
-        stream_s = _median_time(lambda: stream.push(hop, recognizer.sampling_rate), repeats)
+        rows = {"torch": _timings(recognizer, clip, seconds, repeats)}
+        for backend in backends:
+            if backend != "torch" and weights == "trained":
+                rows[backend] = _timings(EmotionRecognizer.from_pretrained(spec, backend=backend, threads=1), clip,
+                                         seconds, repeats)
+            if cold_start and weights == "trained" and backend in rows:
+                rows[backend]["cold_start_s"] = round(cold_start_s(spec, backend, clip_path), 2)
+        for row in rows.values():
+            row["speedup_vs_wav2vec2_base"] = round(w2v_s / (row["infer_ms_3s"] / 1000), 1)
         try:
             folder = bundled_model_dir(spec) if spec in BUNDLED else Path(spec)
             size = sum(f.stat().st_size for f in Path(folder).glob("*.safetensors")) / 1e6
         except Exception:
             size = sum(p.numel() * p.element_size() for p in recognizer.model.parameters()) / 1e6
-        results["models"][name] = {
-            "weights": weights,
-            "feature_x_realtime": round(seconds / fe_s, 1),
-            "infer_ms_3s": round(1000 * infer_s, 2),
-            "infer_x_realtime_batched": round(16 * seconds / batch_s, 1),
-            "stream_update_ms": round(1000 * stream_s, 2),
-            "model_size_mb": round(size, 2),
-            "speedup_vs_wav2vec2_base": round(w2v_s / infer_s, 1),
-        }
+        results["models"][name] = {"weights": weights, **rows["torch"], "model_size_mb": round(size, 2),
+                                   "backends": rows}
     return results

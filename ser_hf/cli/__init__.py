@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Callable, Sequence
 
-from . import data, experiments, serving
+from . import benchmark, data, experiments, serving
 from .output import EXIT_FAILED, EXIT_USAGE
 
 
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ser-hf {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
-    for module in (data, experiments, serving):
+    for module in (data, experiments, serving, benchmark):
         module.add_commands(commands, _Parser)
     return parser
 

@@ -60,3 +60,22 @@ def test_user_guide_shows_the_real_output_of_the_new_commands(data_root, tmp_pat
     for line in dry.stdout.splitlines()[1:]:
         assert f"\n{line}\n" in guide, line
     assert f"Wrote {len(dry.stdout.splitlines()) - 1} files" in guide
+
+
+def test_every_command_that_prints_a_result_takes_json():
+    """What the README says of `--json`, checked on the parser itself."""
+    import argparse
+
+    from ser_hf.cli import build_parser
+
+    def commands(parser, prefix=()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from commands(sub, prefix + (name,))
+                return
+        yield prefix, parser
+
+    found = {" ".join(name): any("--json" in a.option_strings for a in p._actions) for name, p in commands(build_parser())}
+    assert len(found) >= 16 and {name for name, has in found.items() if not has} == {"demo"}
+    assert "Every command that prints a result takes `--json` (all but `demo`" in (REPO / "README.md").read_text()

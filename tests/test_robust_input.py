@@ -187,3 +187,23 @@ def test_the_speech_gate_gives_the_same_answers_from_many_threads_at_once(data_r
         together = list(pool.map(gate.vad.speech_fraction, windows * 6))
     assert together == alone * 6
     assert max(alone[-4:]) == 0.0 and max(alone) > 0.5
+
+
+def test_the_streaming_vad_scores_each_frame_once_and_tells_speech_from_noise(data_root):
+    from ser_hf.data import load_audio
+    from ser_hf.scoring.speech import StreamingVad
+
+    speech = load_audio(data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg")
+    noise = (0.05 * np.random.default_rng(1).standard_normal(3 * 16000)).astype(np.float32)
+    vad = StreamingVad(32000)
+    calls = []
+    model = vad.model
+    vad.model = lambda frame, rate: calls.append(len(frame)) or model(frame, rate)
+    vad.model.reset_states = model.reset_states
+    for start in range(0, len(speech), 1000):  # ragged chunks: a partial frame waits for the next
+        vad.push(speech[start : start + 1000])
+    assert len(calls) == len(speech) // 512 and set(calls) == {512}  # each frame once
+    assert len(vad._frames) == 32000 // 512 and vad.speech_fraction() > 0.3
+    vad.reset()
+    vad.push(noise)
+    assert vad.speech_fraction() == 0.0

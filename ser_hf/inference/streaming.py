@@ -4,9 +4,10 @@ Chunks go through the one audio normalizer (:func:`ser_hf.models.audio.normalize
 dtype, finite values), are resampled as they come (a stateful soxr stream per input rate)
 and written into a ring buffer that holds the last ``window_s`` seconds, so memory stays bounded for
 hours of input. Every ``hop_s`` seconds of audio, the window is classified and the probabilities are
-smoothed with an exponential moving average over updates. A window without speech (the speech gate of
-:mod:`ser_hf.scoring.speech`, with Silero VAD unless ``vad=False``) gives a "no speech" update instead of a forced emotion, and resets
-the smoothing.
+smoothed with an exponential moving average over updates. A window without speech gives a "no speech"
+update instead of a forced emotion, and resets the smoothing: its level is under ``silence_db``, or (unless
+``vad=False``) fewer than 5% of its 32 ms frames are speech to Silero VAD, which scores each frame once as it
+arrives (:class:`~ser_hf.scoring.speech.StreamingVad`) rather than the whole window at every hop.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import soxr
 
 from ..models.audio import normalize_audio
 from ..models.errors import SerAudioError
-from ..scoring.speech import NO_SPEECH, SILENCE_DB, SpeechGate
+from ..models.preprocessing import rms_db
+from ..scoring.speech import MIN_SPEECH_FRACTION, NO_SPEECH, SILENCE_DB, StreamingVad
 from ..scoring.threads import inference_threads
 from .adaptation import SessionAdapter, new_adapter
 from .recognizer import EmotionRecognizer
@@ -71,7 +73,9 @@ class StreamingRecognizer:
         self.hop = int(hop_s * self.rate)
         self.min_samples = min(self.window, int(min_speech_s * self.rate))
         self.smoothing = smoothing
-        self.gate = SpeechGate(silence_db, vad=vad, sampling_rate=self.rate, cache_size=0)  # windows never repeat
+        self.silence_db = silence_db
+        # The VAD scores each new frame once (state kept), not the whole window at every hop.
+        self.vad = StreamingVad(self.window, sampling_rate=self.rate) if vad else None
         self.reset()
 
     @property
@@ -82,6 +86,8 @@ class StreamingRecognizer:
         """Forget the audio, the resamplers, the smoothing and the speaker (a new session)."""
         if getattr(self, "adapter", None) is not None:
             self.adapter.reset()
+        if self.vad is not None:
+            self.vad.reset()
         self._buffer = np.zeros(self.window, dtype=np.float32)
         self._filled = 0  # valid samples in the buffer (<= window)
         self._received = 0  # samples at the model's rate since the start
@@ -134,6 +140,9 @@ class StreamingRecognizer:
             room = self.hop - self._since_update
             piece = wave[position : position + room]
             self._append(piece)
+            if self.vad is not None and piece.size:
+                with inference_threads(self.recognizer.threads):
+                    self.vad.push(piece)
             position += piece.size
             self._received += piece.size
             self._since_update += piece.size
@@ -144,10 +153,16 @@ class StreamingRecognizer:
                         updates.append(self._update())
         return updates
 
+    def _has_speech(self, window: np.ndarray) -> bool:
+        """The speech gate of a window: its level, and the streaming VAD's frames over it."""
+        if window.size == 0 or rms_db(window) < self.silence_db:
+            return False
+        return self.vad is None or self.vad.speech_fraction() >= MIN_SPEECH_FRACTION
+
     def _update(self) -> Update:
         window = self._buffer[-self._filled :]
         time = round(self._received / self.rate, 3)
-        if not self.gate(window):
+        if not self._has_speech(window):
             self._smoothed = None
             return Update(time, NO_SPEECH, {}, speech=False)
         adapted = self.adapter.active if self.adapter is not None else None  # before this window joins the statistics

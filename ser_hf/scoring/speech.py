@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import deque
 
 import numpy as np
 
@@ -26,6 +27,16 @@ VAD_THRESHOLD = 0.15
 MIN_SPEECH_FRACTION = 0.05
 
 
+def _silero():
+    """``(load_silero_vad, get_speech_timestamps)``, or one sentence saying what to install."""
+    try:
+        from silero_vad import get_speech_timestamps, load_silero_vad
+    except ImportError:
+        raise SerError("Voice activity detection needs the silero-vad package: pip install silero-vad "
+                       "(or pass vad=False / --no-vad).") from None
+    return load_silero_vad, get_speech_timestamps
+
+
 class SileroVad:
     """Silero VAD (MIT), whose weights ship inside the ``silero-vad`` package: no download.
 
@@ -34,11 +45,7 @@ class SileroVad:
     """
 
     def __init__(self, threshold: float = VAD_THRESHOLD, sampling_rate: int = 16000):
-        try:
-            from silero_vad import get_speech_timestamps, load_silero_vad
-        except ImportError:
-            raise SerError("Voice activity detection needs the silero-vad package: pip install silero-vad "
-                           "(or pass vad=False / --no-vad).") from None
+        load_silero_vad, get_speech_timestamps = _silero()
         self._load = load_silero_vad
         self._local = threading.local()
         self.model  # noqa: B018 - load now, in the caller's thread: errors surface here, not mid-request
@@ -64,6 +71,46 @@ class SileroVad:
     def speech_fraction(self, waveform: np.ndarray) -> float:
         segments = self.speech_segments(waveform)
         return sum(end - start for start, end in segments) / max(1, len(waveform))
+
+
+class StreamingVad:
+    """Silero VAD on new audio only, for a stream: each 512-sample frame is scored once, as it arrives, with the
+    model's recurrent state carried from frame to frame; the last ``window_samples`` worth of frame
+    probabilities are kept (bounded memory). ``speech_fraction()`` is the share of those frames at or above
+    ``threshold``: the windowed gate's question, answered without running the VAD over the window again.
+    """
+
+    FRAME = 512  # Silero's frame at 16 kHz
+
+    def __init__(self, window_samples: int, threshold: float = VAD_THRESHOLD, sampling_rate: int = 16000):
+        if sampling_rate != 16000:
+            raise SerError(f"Streaming VAD runs at 16 kHz, got {sampling_rate} Hz.")
+        self.threshold = threshold
+        self.model = _silero()[0]()  # this stream's own model: its state is this stream's audio
+        self._frames: deque[float] = deque(maxlen=max(1, window_samples // self.FRAME))
+        self.reset()
+
+    def reset(self) -> None:
+        self.model.reset_states()
+        self._frames.clear()
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def push(self, wave: np.ndarray) -> None:
+        """Score the new samples ``(samples,)``; a partial frame waits for the next push."""
+        import torch
+
+        audio = np.concatenate([self._pending, np.asarray(wave, dtype=np.float32)])
+        whole = len(audio) // self.FRAME * self.FRAME
+        with torch.no_grad():
+            for start in range(0, whole, self.FRAME):
+                frame = torch.from_numpy(np.ascontiguousarray(audio[start : start + self.FRAME]))
+                self._frames.append(float(self.model(frame, 16000)))
+        self._pending = audio[whole:]
+
+    def speech_fraction(self) -> float:
+        if not self._frames:
+            return 0.0
+        return sum(p >= self.threshold for p in self._frames) / len(self._frames)
 
 
 class SpeechGate:

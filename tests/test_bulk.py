@@ -81,9 +81,11 @@ def test_two_accelerate_processes_write_what_one_process_writes(tmp_path):
     command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
                str(REPO / "recipes" / "accelerate" / "cpu_2proc.yaml"), "--main_process_port", str(port),
                "-m", "ser_hf.cli", "predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad",
-               "--output", str(two), "--workers", "0"]
+               "--output", str(two), "--workers", "0", "--json"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
                             env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert two.read_text() == one.read_text()
+    stats = json.loads(result.stdout)  # the main process reports for both
+    assert (stats["processes"], stats["shares"], stats["predicted"], stats["files"]) == (2, [3, 2], 5, 5)
     assert not list(tmp_path.glob("two.jsonl.part*"))

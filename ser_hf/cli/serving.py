@@ -43,6 +43,8 @@ def bulk_predict(recognizer, files: list[str], args: argparse.Namespace) -> int:
     start = time.monotonic()
     stats = predict_to_jsonl(recognizer, files, args.output, workers=args.workers, progress=not args.json,
                              top_k=args.top_k)
+    if stats.pop("main_process", True) is False:
+        return 0  # another accelerate process: the main one reports for all
     stats["wall_s"] = round(time.monotonic() - start, 2)
     stats["files_per_s"] = round(stats["predicted"] / max(stats["wall_s"], 1e-9), 2)
     stats["x_real_time"] = round(stats["seconds_of_audio"] / max(stats["wall_s"], 1e-9), 1)

@@ -88,7 +88,7 @@ def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, wo
     if world > 1:
         from accelerate import PartialState
 
-        state = PartialState()
+        state = PartialState(backend="gloo")  # CPU processes: without it each would think it is alone
         with state.split_between_processes(files) as mine:
             share = list(mine)
         target = output.with_name(f"{output.name}.part{state.process_index}")
@@ -111,13 +111,31 @@ def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, wo
             out.flush()
             bar.update()
     if world > 1:
-        _merge_parts(output, files, state)
+        merged = _merge_parts(output, files, state)
+        if merged is None:  # not the main process: the main one reports for all
+            return {**stats, "main_process": False}
+        shares = [len(files) // world + (rank < len(files) % world) for rank in range(world)]
+        stats = {"files": len(files), "done_before": len(files) - len(merged), "processes": world, "shares": shares,
+                 "predicted": sum("error" not in r for r in merged), "failed": sum("error" in r for r in merged),
+                 "seconds_of_audio": sum(r.get("duration_s", 0.0) for r in merged)}
     return stats
 
 
-def _merge_parts(output: Path, files: list[str], state) -> None:
-    """The main process appends every part's new records to ``output`` in the file list's order."""
-    state.wait_for_everyone()
+def _barrier(state) -> None:
+    """Wait for every process. CPU processes under ``accelerate launch`` get a gloo group but
+    ``DistributedType.NO``, for which ``wait_for_everyone`` does not wait: use the group itself."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+    else:
+        state.wait_for_everyone()
+
+
+def _merge_parts(output: Path, files: list[str], state) -> list[dict] | None:
+    """The main process appends every part's new records to ``output`` in the file list's order and returns
+    them; the other processes return ``None``."""
+    _barrier(state)
     if state.is_main_process:
         parts = [output.with_name(f"{output.name}.part{i}") for i in range(state.num_processes)]
         records = {}
@@ -126,11 +144,13 @@ def _merge_parts(output: Path, files: list[str], state) -> None:
                 for line in part.read_text().splitlines():
                     record = json.loads(line)
                     records[record["path"]] = line
-        done = done_paths(output)
+        done, merged = done_paths(output), []
         with open(output, "a") as out:
             for path in files:
                 if path in records and path not in done:
                     out.write(records[path] + "\n")
+                    merged.append(json.loads(records[path]))
         for part in parts:
             part.unlink(missing_ok=True)
-    state.wait_for_everyone()
+    _barrier(state)
+    return merged if state.is_main_process else None

@@ -88,7 +88,7 @@ def test_ravdess_official_layout_with_quirks(tmp_path, audio_writer):
     assert len(scan.records) == 5
     reasons = {s.path: s.reason for s in scan.skipped}
     assert "song" in reasons["Actor_01/03-02-05-01-01-01-01.wav"]
-    assert "not an audio file" in reasons["Actor_01/01-01-05-01-01-01-01.mp4"]
+    assert "modality 01 is not audio-only" in reasons["Actor_01/01-01-05-01-01-01-01.mp4"]  # a video: its name says so
     assert "disagrees" in reasons["Actor_02/03-01-04-01-01-01-03.wav"]
     assert "does not parse" in reasons["Actor_02/notes.wav"]
     assert "duplicate of Actor_01/03-01-01-01-01-01-01.wav" in reasons[

@@ -89,3 +89,23 @@ def test_two_accelerate_processes_write_what_one_process_writes(tmp_path):
     stats = json.loads(result.stdout)  # the main process reports for both
     assert (stats["processes"], stats["shares"], stats["predicted"], stats["files"]) == (2, [3, 2], 5, 5)
     assert not list(tmp_path.glob("two.jsonl.part*"))
+
+
+def test_workers_answer_the_vad_and_the_results_equal_predict(tmp_path, data_root):
+    import numpy as np
+
+    clips = [str(data_root / "ravdess" / name) for name in (
+        "Actor_01/03-01-05-02-01-01-01.ogg", "Actor_02/03-01-03-02-02-01-02.ogg")]
+    long = tmp_path / "long.wav"  # scored in windows, one of them silent
+    sf.write(str(long), np.concatenate([sf.read(clips[0], dtype="float32")[0], np.zeros(6 * 16000, np.float32),
+                                        sf.read(clips[1], dtype="float32")[0]]), 16000)
+    noise = tmp_path / "noise.wav"
+    sf.write(str(noise), (0.05 * np.random.default_rng(0).standard_normal(3 * 16000)).astype(np.float32), 16000)
+    files = [*clips, str(long), str(noise)]
+    out = tmp_path / "r.jsonl"
+    result = cli("predict", *files, "--model", "compact", "--output", str(out), "--workers", "2", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    bulk = [json.loads(line) for line in out.read_text().splitlines()]
+    assert bulk == json.loads(cli("predict", *files, "--model", "compact", "--json").stdout)
+    assert bulk[-1]["label"] == "no speech" and bulk[0]["label"] == "angry"
+    assert len(bulk[2]["segments"]) < 7  # the silent windows were left out

@@ -3,7 +3,9 @@
 - **Resumable**: the output is read first; files already in it are skipped, a torn last line (an interrupted
   run) is cut off, and each new record is one appended, flushed line, so a rerun never duplicates one.
 - **Bounded memory**: at most ``2 x workers`` decoded files wait for the model at any time.
-- **Decoding in worker processes** (``workers``): the model scores in this process while the next files decode.
+- **Decoding in worker processes** (``workers``): the model scores in this process while the next files decode,
+  and the workers also run the speech gate's VAD on the windows the scoring will gate (their answers go into the
+  gate's cache), so the VAD's cost leaves the process that runs the model.
 - **Beyond one machine**: under ``accelerate launch`` (``WORLD_SIZE`` > 1) each process takes its share of the
   file list (``PartialState.split_between_processes``) into a part file; the main process then merges the parts
   into the output in the list's order.
@@ -54,22 +56,50 @@ def done_paths(output: Path) -> set[str]:
     return done
 
 
-def _decode(path: str, sampling_rate: int):
+_WORKER_GATES: dict = {}
+
+
+def _decode(path: str, sampling_rate: int, gate: tuple | None = None):
+    """Decode one file; with ``gate`` (``(silence_db, min_speech_fraction, threshold, window_s, hop_s)``), also
+    answer the VAD for every window :func:`ser_hf.scoring.score_waveform` will gate, keyed as the gate keys them."""
     try:
-        return path, load_audio(path, sampling_rate), None
+        wave = load_audio(path, sampling_rate)
     except SerError as err:
-        return path, None, str(err)
+        return path, None, str(err), []
+    if gate is None:
+        return path, wave, None, []
+    from ..scoring.score import window_starts
+    from ..scoring.speech import SpeechGate
+
+    silence_db, fraction, threshold, window_s, hop_s = gate
+    if gate not in _WORKER_GATES:  # one Silero model per worker process
+        _WORKER_GATES[gate] = SpeechGate(silence_db, vad=True, sampling_rate=sampling_rate,
+                                         min_speech_fraction=fraction, cache_size=0)
+        _WORKER_GATES[gate].vad.threshold = threshold
+    worker_gate = _WORKER_GATES[gate]
+    window, hop = int(window_s * sampling_rate), int(hop_s * sampling_rate)
+    starts = window_starts(len(wave), window, hop)
+    pieces = [wave] if len(starts) == 1 else [wave[start : start + window] for start in starts]
+    return path, wave, None, [(SpeechGate.key(piece), worker_gate(piece)) for piece in pieces]
 
 
-def _decoded(files: list[str], sampling_rate: int, workers: int):
-    """``(path, waveform or None, error or None)`` in the files' order, at most ``2 x workers`` ahead."""
+def _gate_spec(recognizer) -> tuple | None:
+    gate = recognizer.gate
+    if gate.vad is None:
+        return None
+    return (gate.silence_db, gate.min_speech_fraction, gate.vad.threshold, recognizer.window_s, recognizer.hop_s)
+
+
+def _decoded(files: list[str], sampling_rate: int, workers: int, gate: tuple | None = None):
+    """``(path, waveform or None, error or None, VAD answers)`` in the files' order, at most ``2 x workers``
+    ahead. With workers, the VAD runs there too: its cost leaves the process that runs the model."""
     if workers <= 0:
         yield from (_decode(path, sampling_rate) for path in files)
         return
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         pending: deque = deque()
         for path in files:
-            pending.append(pool.submit(_decode, path, sampling_rate))
+            pending.append(pool.submit(_decode, path, sampling_rate, gate))
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
@@ -98,7 +128,9 @@ def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, wo
     stats = {"files": len(share), "done_before": len(share) - len(todo), "predicted": 0, "failed": 0,
              "seconds_of_audio": 0.0}
     with open(target, "a") as out, tqdm(total=len(todo), unit="file", desc="Predicting", disable=not progress) as bar:
-        for path, wave, error in _decoded(todo, recognizer.sampling_rate, workers):
+        for path, wave, error, answers in _decoded(todo, recognizer.sampling_rate, workers, _gate_spec(recognizer)):
+            for key, answer in answers:
+                recognizer.gate.remember(key, answer)
             if wave is None:
                 record, stats["failed"] = {"path": path, "error": error}, stats["failed"] + 1
             else:

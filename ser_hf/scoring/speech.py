@@ -134,15 +134,24 @@ class SpeechGate:
             return False
         if self.vad is None:
             return True
-        key = hashlib.blake2b(np.ascontiguousarray(waveform, dtype=np.float32).tobytes(), digest_size=16).digest()
+        key = self.key(waveform)
         if key in self._answers:
             return self._answers[key]
         answer = self.vad.speech_fraction(waveform) >= self.min_speech_fraction
+        self.remember(key, answer)
+        return answer
+
+    @staticmethod
+    def key(waveform: np.ndarray) -> bytes:
+        """The cache key of a waveform: a hash of its float32 samples."""
+        return hashlib.blake2b(np.ascontiguousarray(waveform, dtype=np.float32).tobytes(), digest_size=16).digest()
+
+    def remember(self, key: bytes, answer: bool) -> None:
+        """Store a VAD answer computed elsewhere (a bulk run's decoding workers) under ``key``."""
         if self.cache_size:
             if len(self._answers) >= self.cache_size:
                 self._answers.clear()
             self._answers[key] = answer
-        return answer
 
 
 _DEFAULT_GATES: dict[bool, SpeechGate] = {}

@@ -16,13 +16,16 @@ PACKAGE = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE.parent
 
 
+def auto_map_modules(model_dir: Path) -> list[str]:
+    """The ``.py`` files the ``auto_map`` of ``config.json`` and ``preprocessor_config.json`` name."""
+    return sorted({str(ref).split("--")[-1].split(".")[0] + ".py" for config in ("config.json", "preprocessor_config.json")
+                   for ref in read_json(model_dir / config).get("auto_map", {}).values()})
+
+
 def remote_code_files(model_dir: Path) -> list[str]:
     """The ``.py`` files a saved model needs for ``trust_remote_code``: those named in ``auto_map`` and their
     sibling imports (``save_pretrained`` copied them all into the folder)."""
-    named = set()
-    for config in ("config.json", "preprocessor_config.json"):
-        for ref in read_json(model_dir / config).get("auto_map", {}).values():
-            named.add(str(ref).split("--")[-1].split(".")[0] + ".py")
+    named = set(auto_map_modules(model_dir))
     missing = [name for name in named if not (model_dir / name).is_file()]
     if missing:
         raise SerError(f"{model_dir} lacks the remote-code files {', '.join(missing)}; save it with ser_hf imported.")
@@ -76,12 +79,10 @@ def ship_model(model_dir: str | os.PathLike, name: str, repo_id: str | None = No
     for stale in out.glob("*.py"):
         stale.unlink()
     models = PACKAGE / "models"
-    for config in ("config.json", "preprocessor_config.json"):
-        for ref in read_json(out / config).get("auto_map", {}).values():
-            module = models / (str(ref).split(".")[0] + ".py")
-            for path in [module, *map(Path, get_relative_import_files(str(module)))]:
-                if not (out / path.name).exists():
-                    (out / path.name).symlink_to(os.path.relpath(models / path.name, out))
+    for name in auto_map_modules(out):
+        for path in [models / name, *map(Path, get_relative_import_files(str(models / name)))]:
+            if not (out / path.name).exists():
+                (out / path.name).symlink_to(os.path.relpath(models / path.name, out))
     (out / "README.md").write_text(render_model_card(out, repo_id or f"ser-hf/ser-hf-{name}"))
     return out
 

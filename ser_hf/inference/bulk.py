@@ -68,7 +68,7 @@ def _decode(path: str, sampling_rate: int, gate: tuple | None = None):
         return path, None, str(err), []
     if gate is None:
         return path, wave, None, []
-    from ..scoring.score import window_starts
+    from ..scoring.score import gated_pieces
     from ..scoring.speech import SpeechGate
 
     silence_db, fraction, threshold, window_s, hop_s = gate
@@ -77,10 +77,8 @@ def _decode(path: str, sampling_rate: int, gate: tuple | None = None):
                                          min_speech_fraction=fraction, cache_size=0)
         _WORKER_GATES[gate].vad.threshold = threshold
     worker_gate = _WORKER_GATES[gate]
-    window, hop = int(window_s * sampling_rate), int(hop_s * sampling_rate)
-    starts = window_starts(len(wave), window, hop)
-    pieces = [wave] if len(starts) == 1 else [wave[start : start + window] for start in starts]
-    return path, wave, None, [(SpeechGate.key(piece), worker_gate(piece)) for piece in pieces]
+    pieces = gated_pieces(wave, int(window_s * sampling_rate), int(hop_s * sampling_rate))
+    return path, wave, None, [(SpeechGate.key(piece), worker_gate(piece)) for _, piece in pieces]
 
 
 def _gate_spec(recognizer) -> tuple | None:
@@ -123,7 +121,7 @@ def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, wo
             share = list(mine)
         target = output.with_name(f"{output.name}.part{state.process_index}")
     output.parent.mkdir(parents=True, exist_ok=True)
-    done = done_paths(output) | done_paths(target) if target != output else done_paths(output)
+    done = done_paths(output) | (done_paths(target) if target != output else set())
     todo = [path for path in share if path not in done]
     stats = {"files": len(share), "done_before": len(share) - len(todo), "predicted": 0, "failed": 0,
              "seconds_of_audio": 0.0}

@@ -71,6 +71,14 @@ def window_starts(num_samples: int, window: int, hop: int) -> list[int]:
     return starts
 
 
+def gated_pieces(waveform: np.ndarray, window: int, hop: int) -> list[tuple[int, np.ndarray]]:
+    """``(start, samples)`` of what :func:`score_waveform` gates and scores: the whole clip, or each window."""
+    starts = window_starts(len(waveform), window, hop)
+    if len(starts) == 1:
+        return [(0, waveform)]
+    return [(start, waveform[start : start + window]) for start in starts]
+
+
 @dataclass
 class WindowScore:
     """One window of a long clip: ``start`` and ``end`` in seconds, ``probabilities (num_labels,)``."""
@@ -111,14 +119,13 @@ def score_waveform(model, feature_extractor, waveform: np.ndarray, *, window_s: 
     gate = gate or default_gate()
     rate = feature_extractor.sampling_rate
     window, hop = int(window_s * rate), int(hop_s * rate)
-    starts = window_starts(len(waveform), window, hop)
+    pieces = gated_pieces(waveform, window, hop)
     duration = len(waveform) / rate
-    if len(starts) == 1:
+    if len(pieces) == 1:
         probabilities = clip_probabilities(model, feature_extractor, waveform) if gate(waveform) else None
         return ClipScore(probabilities, duration)
     windows = []
-    for start in starts:
-        piece = waveform[start : start + window]
+    for start, piece in pieces:
         if gate(piece):
             windows.append(WindowScore(round(start / rate, 3), round((start + window) / rate, 3),
                                        clip_probabilities(model, feature_extractor, piece)))

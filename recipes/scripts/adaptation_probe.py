@@ -1,0 +1,147 @@
+"""Two more ways to adapt to the speaker, measured beside ``adaptation_study.py``'s logit centering (same sessions,
+same admissibility rule), for the Whisper-backbone model:
+
+* **composition**: the logit shift minus what the session's own (predicted) mix of emotions explains: the
+  offset is ``mean(log p) - pi @ M``, ``M`` the validation speakers' mean log probabilities per true class and
+  ``pi`` the session's mean posterior shrunk by ``shrink`` towards the validation mix;
+* **embedding statistics** (AdaBN): the head's BatchNorm normalizes the conv features with a blend of its
+  population statistics and the running mean and variance of this speaker's frames.
+
+    python recipes/scripts/adaptation_probe.py --model default --fold 1 --data-dir ../shared/data
+
+Caches the head's conv features per clip in ``outputs/adaptation/`` (float16, about 300 MB per fold) and prints
+one line per configuration: the change of balanced UA/WA and skewed UA/WA, on validation and test speakers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import adaptation_study as study  # noqa: E402
+
+from ser_hf.data import load_audio, load_split  # noqa: E402
+from ser_hf.evaluation.metrics import ser_metrics  # noqa: E402
+from ser_hf.scoring.loading import load_model  # noqa: E402
+from ser_hf.scoring.score import model_inputs, softmax  # noqa: E402
+
+
+def conv_features(network, fe, model: str, fold: int, part: str, data_dir) -> dict:
+    """Per clip: the head's conv output before its BatchNorm ``(frames, channels)`` and the logits, cached."""
+    path = study.CACHE / f"frames_{model}_fold{fold}_{part}.pkl"
+    if not path.is_file():
+        from tqdm import tqdm
+
+        split, names = load_split(["ravdess", "crema_d", "tess"], data_dir, "core7", calm="merge",
+                                  protocol="multi-corpus", fold=fold)
+        rows, grab = split[part], {}
+        hook = network.head_conv.register_forward_hook(lambda m, i, o: grab.__setitem__("x", o[0].T.numpy()))
+        frames, logits = [], []
+        for clip in tqdm(rows["path"], desc=f"{model} fold {fold} {part}", mininterval=30):
+            with torch.inference_mode():
+                logits.append(network(**model_inputs(fe, load_audio(clip, fe.sampling_rate),
+                                                     network.main_input_name)).logits[0].numpy())
+            frames.append(grab["x"].astype(np.float16))
+        hook.remove()
+        with open(path, "wb") as f:
+            pickle.dump({"frames": frames, "logits": np.stack(logits)}, f)
+    with open(path, "rb") as f:
+        saved = pickle.load(f)
+    scores = study.clip_scores(model, fold, part, data_dir)  # labels, speakers and the gate's "no speech" rows
+    return {**scores, "frames": [x.astype(np.float32) for x in saved["frames"]], "logits": saved["logits"]}
+
+
+class AdaBN:
+    """Adapted logits of clip ``i``: the head's BatchNorm with ``alpha`` of this speaker's frame statistics."""
+
+    def __init__(self, network, data: dict, alpha: float, warmup: int):
+        self.network, self.data, self.alpha, self.warmup = network, data, alpha, warmup
+        self.sum = self.squares = 0.0
+        self.frames = self.clips = 0
+
+    def __call__(self, i: int) -> np.ndarray:
+        x = self.data["frames"][i]
+        out = self.data["logits"][i]
+        if self.clips >= self.warmup:
+            bn = self.network.head_norm
+            mean = self.sum / self.frames
+            blend_mean = (1 - self.alpha) * bn.running_mean.numpy() + self.alpha * mean
+            blend_var = (1 - self.alpha) * bn.running_var.numpy() + self.alpha * (self.squares / self.frames - mean**2)
+            y = (x - blend_mean) / np.sqrt(blend_var + bn.eps) * bn.weight.detach().numpy() + bn.bias.detach().numpy()
+            y = torch.from_numpy(np.maximum(y, 0).T[None].astype(np.float32))
+            with torch.inference_mode():
+                out = self.network.classifier(self.network.pooling(y, torch.ones(1, y.shape[-1])))[0].numpy()
+        self.sum, self.squares = self.sum + x.sum(0), self.squares + (x.astype(np.float64) ** 2).sum(0)
+        self.frames, self.clips = self.frames + len(x), self.clips + 1
+        return out
+
+
+class Composition:
+    """Adapted log probabilities of clip ``i``: centering that leaves the session's own mix of emotions alone."""
+
+    def __init__(self, data: dict, means: np.ndarray, mix: np.ndarray, strength: float, warmup: int, shrink: float):
+        self.data, self.means, self.mix = data, means, mix
+        self.strength, self.warmup, self.shrink = strength, warmup, shrink
+        self.sum, self.posteriors, self.count = np.zeros(means.shape[1]), np.zeros(means.shape[0]), 0
+
+    def __call__(self, i: int) -> np.ndarray:
+        log_p = self.data["log_probabilities"][i]
+        out = log_p
+        if self.count >= self.warmup:
+            pi = (1 - self.shrink) * self.posteriors / self.count + self.shrink * self.mix
+            out = log_p - self.strength * (self.sum / self.count - pi @ self.means)
+        self.sum, self.posteriors, self.count = self.sum + log_p, self.posteriors + softmax(out), self.count + 1
+        return out
+
+
+def replay(data: dict, factory, skewed: bool) -> tuple[float, float]:
+    predicted, references = [], []
+    for seed in range(study.SESSIONS_PER_SPEAKER):
+        for session in study.sessions(data, skewed, seed):
+            adapt = factory()
+            predicted.append([int(np.argmax(adapt(i))) for i in session])
+            references.append(data["labels"][session])
+    m = ser_metrics(np.concatenate(predicted), np.concatenate(references), list(data["label_names"]))
+    return m["ua"], m["wa"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--fold", type=int, default=1)
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    network, fe = load_model(args.model)
+    network.eval()
+    parts = {part: conv_features(network, fe, args.model, args.fold, part, args.data_dir) for part in ("validation", "test")}
+    val = parts["validation"]
+    speech = ~np.isnan(val["log_probabilities"]).any(1)
+    means = np.stack([val["log_probabilities"][speech & (val["labels"] == k)].mean(0)
+                      for k in range(len(val["label_names"]))])
+    mix = np.bincount(val["labels"][speech], minlength=len(means)) / speech.sum()
+    configs = {("none",): lambda d: (lambda i: d["logits"][i])}
+    for alpha, warmup in itertools.product((0.5, 1.0), (3, 10)):
+        configs[("adabn", alpha, warmup)] = lambda d, a=alpha, w=warmup: AdaBN(network, d, a, w)
+    for strength, warmup, shrink in itertools.product((0.5, 1.0), (3, 5, 10), (0.0, 0.5, 1.0)):
+        configs[("composition", strength, warmup, shrink)] = \
+            lambda d, s=strength, w=warmup, k=shrink: Composition(d, means, mix, s, w, k)
+    results = {key: {part: [replay(d, lambda: make(d), skewed) for skewed in (False, True)] for part, d in parts.items()}
+               for key, make in configs.items()}
+    base = results[("none",)]
+    for key, r in results.items():
+        admissible = all(r["validation"][1][k] >= base["validation"][1][k] - 0.01 for k in (0, 1))
+        change = {part: [round(r[part][s][k] - base[part][s][k], 3) for s in (0, 1) for k in (0, 1)] for part in r}
+        print(args.model, args.fold, key, "admissible" if admissible else "-", "validation", change["validation"],
+              "test", change["test"], flush=True)
+
+
+if __name__ == "__main__":
+    main()

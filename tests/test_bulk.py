@@ -72,8 +72,9 @@ def test_two_accelerate_processes_write_what_one_process_writes(tmp_path):
     model = save_tiny_cnn(tmp_path / "model", LABELS)
     archive(tmp_path / "archive", 5)
     one = tmp_path / "one.jsonl"
-    assert cli("predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad", "--output", str(one),
-               "--workers", "0").returncode == 0
+    alone = cli("predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad", "--output", str(one),
+                "--workers", "0", "--json")
+    assert alone.returncode == 0
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -88,6 +89,7 @@ def test_two_accelerate_processes_write_what_one_process_writes(tmp_path):
     assert two.read_text() == one.read_text()
     stats = json.loads(result.stdout)  # the main process reports for both
     assert (stats["processes"], stats["shares"], stats["predicted"], stats["files"]) == (2, [3, 2], 5, 5)
+    assert stats["seconds_of_audio"] == json.loads(alone.stdout)["seconds_of_audio"]
     assert not list(tmp_path.glob("two.jsonl.part*"))
 
 

@@ -45,6 +45,7 @@ def bulk_predict(recognizer, files: list[str], args: argparse.Namespace) -> int:
                              top_k=args.top_k)
     if stats.pop("main_process", True) is False:
         return 0  # another accelerate process: the main one reports for all
+    stats["seconds_of_audio"] = round(stats["seconds_of_audio"], 3)
     stats["wall_s"] = round(time.monotonic() - start, 2)
     stats["files_per_s"] = round(stats["predicted"] / max(stats["wall_s"], 1e-9), 2)
     stats["x_real_time"] = round(stats["seconds_of_audio"] / max(stats["wall_s"], 1e-9), 1)

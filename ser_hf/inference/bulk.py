@@ -136,7 +136,7 @@ def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, wo
                 prediction.path = path
                 record = prediction.to_dict()
                 stats["predicted"] += 1
-                stats["seconds_of_audio"] += prediction.duration_s
+                stats["seconds_of_audio"] += record["duration_s"]  # as written, so a merged run sums the same
             out.write(json.dumps(record) + "\n")
             out.flush()
             bar.update()

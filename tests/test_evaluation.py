@@ -138,6 +138,18 @@ def test_per_corpus_reports_of_the_multi_corpus_test_fold(tmp_path, audio_writer
     assert {c: m["num_records"] for c, m in per_corpus.items()} == {"ravdess": 16, "crema_d": 8, "tess": 4}
     assert json.loads((tmp_path / "out" / "per_corpus.json").read_text()) == per_corpus
     assert "crema_d_1002" not in (tmp_path / "out" / "crema_d" / "report.md").read_text()  # a training actor
+    validation = run_cli("evaluate", "--model", str(model), "--corpus", "all", "--protocol", "multi-corpus",
+                         "--part", "validation", "--data-dir", str(data), "--output-dir", str(tmp_path / "val"),
+                         "--json", "--no-vad")
+    assert validation.returncode == 0, validation.stderr
+    assert {m["part"] for m in json.loads(validation.stdout).values()} == {"validation"}
+
+    def speakers(folder):
+        return {json.loads(line)["speaker"] for c in ("ravdess", "crema_d") for line in
+                (folder / c / "predictions.jsonl").read_text().splitlines()}
+
+    assert speakers(tmp_path / "val") and not speakers(tmp_path / "val") & speakers(tmp_path / "out")
+    assert "(validation speakers)" in (tmp_path / "val" / "ravdess" / "report.md").read_text()
     no_protocol = run_cli("evaluate", "--model", str(model), "--corpus", "all", "--data-dir", str(data),
                           "--output-dir", str(tmp_path / "o"))
     assert no_protocol.returncode == 1 and "pass --protocol too" in no_protocol.stderr

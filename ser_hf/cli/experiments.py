@@ -69,7 +69,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise SerError("--corpus all scores each corpus of a protocol's test fold; pass --protocol too.")
         results = evaluate_per_corpus(args.model, args.data_dir, args.output_dir, protocol=args.protocol,
                                       fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
-                                      vad=args.vad, conditions=args.conditions, backend=args.backend)
+                                      vad=args.vad, conditions=args.conditions, backend=args.backend,
+                                      part=args.part)
         if args.json:
             print_json(results)
         else:
@@ -80,7 +81,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
                              fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
-                             vad=args.vad, conditions=args.conditions, backend=args.backend)
+                             vad=args.vad, conditions=args.conditions, backend=args.backend, part=args.part)
     if args.json:
         print_json({k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")})
     else:
@@ -177,6 +178,8 @@ def add_commands(commands, parser_class) -> None:
     evaluate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     evaluate.add_argument("--protocol", choices=PROTOCOLS, help="score only this protocol's test fold")
     evaluate.add_argument("--fold", type=int, default=1)
+    evaluate.add_argument("--part", choices=["test", "validation"], default="test",
+                          help="the protocol's speakers to score: test (default), or validation for tuning")
     evaluate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: the model's labels the corpus has")
     evaluate.add_argument("--calm", choices=CALM_POLICIES, default=None,
                           help="RAVDESS calm outside the model's labels: drop or merge into neutral (default: the "

@@ -59,9 +59,10 @@ def model_calm_policy(model) -> str:
     return data.get("calm", "drop") if data.get("calm") in ("drop", "merge") else "drop"
 
 
-def scored_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: str | None, fold: int):
+def scored_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: str | None, fold: int,
+                 part: str = "test"):
     """``(clips, left_out, skipped)`` from one scan of the corpus folder: the clips scored on ``labels`` (the whole
-    corpus, or its test speakers in ``fold`` of ``protocol``), ``{emotion: clips}`` of the same speakers that the
+    corpus, or its ``part`` speakers in ``fold`` of ``protocol``), ``{emotion: clips}`` of the same speakers that the
     labels leave out, and the files the scan skipped."""
     from collections import Counter
 
@@ -76,7 +77,9 @@ def scored_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: 
     clips, everything = (records_to_dataset(scan.records, label_set, calm=calm)
                          for label_set in (labels, NATIVE_LABEL_SETS[corpus]))
     if protocol:
-        clips, everything = (make_split(part, protocol, fold)["test"] for part in (clips, everything))
+        if part not in ("test", "validation"):
+            raise SerError(f"Expected part 'test' or 'validation', got {part!r}.")
+        clips, everything = (make_split(rows, protocol, fold)[part] for rows in (clips, everything))
     left_out = Counter(e for e in everything["emotion"] if map_emotion(e, tuple(labels), calm) is None)
     return clips, dict(left_out), scan.skipped
 
@@ -126,9 +129,10 @@ def evaluate_model(
     vad: bool = True,
     conditions: Sequence[str] | None = None,
     backend: str = "torch",
+    part: str = "test",
 ) -> dict:
     """Score ``model`` (a folder; ``None``/``"compact"`` for the bundled ones) on ``corpus``: the whole corpus,
-    or ``corpus``'s share of the test part of ``fold`` of ``protocol`` (multi-corpus included), with the speech
+    or ``corpus``'s share of the ``part`` (test, or validation for tuning) of ``fold`` of ``protocol``, with the speech
     gate ``predict`` uses (Silero VAD unless ``vad=False``). Writes the report files and ``predictions.jsonl`` to
     ``output_dir``; with ``conditions`` (see :mod:`ser_hf.data.degradations`) also the robustness report. ``calm``
     defaults to the model's own choice (its recipe's); clips outside the scored labels are counted in ``left_out``.
@@ -141,14 +145,15 @@ def evaluate_model(
     labels = evaluation_labels(all_labels, corpus, label_set)
     columns = label_columns(all_labels, labels)  # fails early on unknown labels
     calm = calm or model_calm_policy(model)
-    dataset, left_out, skipped = scored_clips(corpus, data_dir, labels, calm, protocol, fold)
+    dataset, left_out, skipped = scored_clips(corpus, data_dir, labels, calm, protocol, fold, part)
     rate = feature_extractor.sampling_rate
     waves = (load_audio(path, rate) for path in dataset["path"])
     gate = default_gate(vad)
     probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
                                            total=len(dataset), desc=f"Evaluating on {corpus}", gate=gate)
     name = "/".join(Path(str(model)).parts[-2:]) if model and str(model) not in ("default", "compact") else (model or "default")
-    title = f"{name} on {corpus}" + (f", {protocol} fold {fold}" if protocol else "")
+    title = f"{name} on {corpus}" + (f", {protocol} fold {fold}" if protocol else "") + \
+        (f" ({part} speakers)" if protocol and part != "test" else "")
     metrics = write_report(output_dir, predicted, np.asarray(dataset["label"]), labels, rows=dataset,
                            skipped=[vars(s) for s in skipped], title=title, probabilities=probabilities[:, columns],
                            temperature=temperature_of(network), left_out=left_out, calm=calm)
@@ -178,7 +183,7 @@ def evaluate_per_corpus(
     fold: int = 1,
     **options,
 ) -> dict:
-    """Score ``model`` on each corpus of ``protocol``'s ``fold`` test part separately (reports in
+    """Score ``model`` on each corpus of ``protocol``'s ``fold`` (its test part, or ``part``) separately (reports in
     ``output_dir/<corpus>``; ``options`` as :func:`evaluate_model` takes them); writes and returns
     ``per_corpus.json``: ``{corpus: metrics summary}``."""
     from ..data.protocols import PROTOCOL_CORPORA
@@ -187,7 +192,7 @@ def evaluate_per_corpus(
     for corpus in PROTOCOL_CORPORA[protocol]:
         metrics = evaluate_model(model, corpus, data_dir, Path(output_dir) / corpus, protocol=protocol, fold=fold,
                                  **options)
-        results[corpus] = {"protocol": protocol, "fold": fold, "labels": metrics["labels"],
+        results[corpus] = {"protocol": protocol, "fold": fold, "part": options.get("part", "test"), "labels": metrics["labels"],
                            "calm": metrics.get("calm", options.get("calm")),
                            **{k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")}}
         if "robustness" in metrics:

@@ -4,6 +4,7 @@ import copy
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +87,7 @@ def test_streaming_adapts_and_reset_starts_a_new_speaker(folder):
 def test_predict_adapt_json_by_folder(folder, tmp_path):
     for speaker in ("alice", "bob"):
         for i in range(WARMUP + 1):
-            path = tmp_path / "in" / speaker / f"{i}.wav"
+            path = tmp_path / "in" / speaker / f"{i:02d}.wav"  # sorted as made
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(str(path), voice(1.2, seed=i), 16000)
     result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", str(tmp_path / "in"), "--model",
@@ -97,6 +98,28 @@ def test_predict_adapt_json_by_folder(folder, tmp_path):
     assert len(rows) == 2 * (WARMUP + 1)
     for speaker in ("alice", "bob"):  # each folder is its own session: its own warm-up
         assert [r["adapted"] for r in rows if f"/{speaker}/" in r["path"]] == [False] * WARMUP + [True]
+    # A manifest's column names the speaker instead: the files of both in one folder, interleaved.
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    lines = ["path,speaker"]
+    for i in range(WARMUP + 1):
+        for speaker in ("alice", "bob"):
+            (flat / f"{speaker}_{i:02d}.wav").write_bytes((tmp_path / "in" / speaker / f"{i:02d}.wav").read_bytes())
+            lines.append(f"{speaker}_{i:02d}.wav,{speaker}")
+    (flat / "manifest.csv").write_text("\n".join(lines) + "\n")
+
+    def predict(*args):
+        return subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", *args, "--model", str(folder),
+                               "--no-vad", "--json"], capture_output=True, text=True, timeout=300)
+
+    by_column = predict(str(flat / "manifest.csv"), "--adapt-by", "speaker")
+    assert by_column.returncode == 0, by_column.stderr[-2000:]
+    by_folder = {f"{Path(r['path']).parent.name}_{Path(r['path']).stem}": r for r in rows}
+    for r in json.loads(by_column.stdout):  # the same sessions as by folder: the same adapted scores
+        twin = by_folder[Path(r["path"]).stem]
+        assert r["adapted"] == twin["adapted"] and r["scores"] == pytest.approx(twin["scores"], abs=1e-4)
+    wrong = predict(str(flat / "manifest.csv"), "--adapt-by", "actor")
+    assert wrong.returncode != 0 and "'actor' column" in wrong.stderr and wrong.stderr.count("\n") == 1
 
 
 def test_the_live_tab_adapts_per_session_and_says_so(folder):

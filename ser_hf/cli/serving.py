@@ -17,20 +17,34 @@ BACKEND_HELP = "torch (default), onnx or onnx-int8 (ONNX Runtime; the graph is e
 THREADS_HELP = "torch threads for inference (default 1: fastest on a busy machine; 0: torch's default)"
 
 
-def audio_files(inputs: list[str]) -> list[str]:
-    """Files, folders (searched for audio) and CSV manifests (their ``path`` column) -> the audio files."""
-    files = []
+def audio_inputs(inputs: list[str]) -> list[tuple[str, dict | None]]:
+    """Files, folders (searched for audio) and CSV manifests -> ``[(audio file, its manifest row or None)]``."""
+    found = []
     for item in inputs:
         path = Path(item)
         if path.suffix.lower() == ".csv" and path.is_file():
-            from ..inference.bulk import manifest_paths
+            from ..inference.bulk import manifest_rows
 
-            files += manifest_paths(path)
+            found += [(row["path"], row) for row in manifest_rows(path)]
         elif path.is_dir():
-            files += sorted(str(p) for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+            found += [(str(p), None) for p in sorted(path.rglob("*"))
+                      if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS]
         else:
-            files.append(item)
-    return files
+            found.append((item, None))
+    return found
+
+
+def speaker_of(path: str, row: dict | None, adapt_by: str | None) -> str:
+    """The session a file belongs to under ``--adapt-by``: one for all, its parent folder, or a manifest column."""
+    if adapt_by is None:
+        return ""
+    if adapt_by == "folder":
+        return str(Path(path).parent)
+    if row is None or adapt_by not in row:
+        where = "a manifest without that column" if row is not None else "no manifest"
+        raise SerError(f"--adapt-by {adapt_by} reads the '{adapt_by}' column of a CSV manifest, but {path} comes "
+                       f"from {where}; use --adapt-by folder or give a manifest with that column.")
+    return row[adapt_by]
 
 
 def bulk_predict(recognizer, files: list[str], args: argparse.Namespace) -> int:
@@ -65,15 +79,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     recognizer = EmotionRecognizer.from_pretrained(args.model, window_s=args.window, hop_s=args.hop, vad=args.vad,
                                                    min_confidence=args.min_confidence, adapt=adapt,
                                                    threads=args.threads, backend=args.backend)
-    files = audio_files(args.inputs)
+    found = audio_inputs(args.inputs)
+    files = [path for path, _ in found]
     if not files:
         raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
     if args.output:
         return bulk_predict(recognizer, files, args)
-    # With adaptation, each speaker is a session: the files in the order given, or each parent folder apart.
+    # With adaptation, each speaker is a session: the files in the order given, each parent folder apart, or each
+    # value of a manifest column apart.
     groups: dict[str, list[int]] = {}
-    for index, path in enumerate(files):
-        groups.setdefault(str(Path(path).parent) if args.adapt_by == "folder" else "", []).append(index)
+    for index, (path, row) in enumerate(found):
+        groups.setdefault(speaker_of(path, row, args.adapt_by), []).append(index)
     records, failed = [None] * len(files), 0
     for indices in groups.values():
         recognizer.reset_speaker()
@@ -252,8 +268,9 @@ def add_commands(commands, parser_class) -> None:
                          help="answer \"uncertain\" when the top probability is below this")
     predict.add_argument("--adapt", action="store_true",
                          help="the files are one speaker: adapt to them as they come (after a warm-up)")
-    predict.add_argument("--adapt-by", choices=["folder"], default=None,
-                         help="adapt to each parent folder's files as one speaker")
+    predict.add_argument("--adapt-by", default=None, metavar="folder|COLUMN",
+                         help="adapt to each speaker apart: each parent folder's files, or each value of a CSV "
+                              "manifest's column (e.g. speaker)")
     predict.add_argument("--enroll", nargs="+", metavar="FILE", default=None,
                          help="a few clips of the speaker's neutral voice: the baseline (implies --adapt)")
     predict.add_argument("--output", default=None, metavar="RESULTS.jsonl",

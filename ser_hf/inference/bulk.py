@@ -28,14 +28,20 @@ from ..data.audio_files import load_audio
 from ..models.errors import SerError
 
 
-def manifest_paths(manifest: str | os.PathLike) -> list[str]:
-    """The ``path`` column of a CSV manifest, relative paths taken from the manifest's folder."""
+def manifest_rows(manifest: str | os.PathLike) -> list[dict[str, str]]:
+    """The rows of a CSV manifest (a ``path`` column, any others), relative paths taken from the manifest's folder."""
     manifest = Path(manifest)
     with open(manifest, newline="") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or "path" not in reader.fieldnames:
             raise SerError(f"{manifest} has no 'path' column; a manifest is a CSV file with one.")
-        return [str(p if Path(p).is_absolute() else manifest.parent / p) for p in (row["path"] for row in reader) if p]
+        return [{**row, "path": str(p if Path(p).is_absolute() else manifest.parent / p)}
+                for row in reader if (p := row["path"])]
+
+
+def manifest_paths(manifest: str | os.PathLike) -> list[str]:
+    """The ``path`` column of a CSV manifest, relative paths taken from the manifest's folder."""
+    return [row["path"] for row in manifest_rows(manifest)]
 
 
 def done_paths(output: Path) -> set[str]:

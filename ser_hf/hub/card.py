@@ -22,6 +22,34 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def robustness_table(per_corpus: dict) -> str:
+    """The card's robustness section: UA per condition (rows) and corpus (columns), from ``per_corpus.json``."""
+    scored = {corpus: m["robustness"] for corpus, m in per_corpus.items() if m.get("robustness")}
+    if not scored:
+        return ""
+    conditions = list(next(iter(scored.values())))
+    lines = [f"| {c} | " + " | ".join(f"{r[c]['ua']:.3f}" if c in r else "" for r in scored.values()) + " |"
+             for c in conditions]
+    return ("\n\nUnder degradations (the same test speakers, each clip degraded with a seed of its own; UA; "
+            "`ser-hf evaluate --conditions`):\n\n| condition | " + " | ".join(scored) + " |\n|---|"
+            + "---:|" * len(scored) + "\n" + "\n".join(lines))
+
+
+def adaptation_table(adaptation: dict) -> str:
+    """The card's speaker-adaptation section, from ``adaptation.json`` (``recipes/scripts/adaptation_study.py``'s
+    rows for this model: ``{fold: {method: {"config", "test": {"balanced", "skewed"}}}}``)."""
+    if not adaptation:
+        return ""
+    lines = [f"| {fold} | {method} | {r['test']['balanced']['ua']:.3f} | {r['test']['balanced']['wa']:.3f} | "
+             f"{r['test']['skewed']['ua']:.3f} | {r['test']['skewed']['wa']:.3f} |"
+             for fold, rows in adaptation.items() for method, r in rows.items()]
+    return ("\n\nAdapting to the speaker (`EmotionRecognizer(adapt=True)`, `ser-hf predict --adapt`): each test "
+            "speaker a session of 20 clips, balanced or 60% neutral (skewed); the method chosen on validation "
+            "speakers. Rows of a fold other than the model's own are indicative only (their test speakers may be "
+            "its training speakers):\n\n| fold | method | balanced UA | balanced WA | skewed UA | skewed WA |\n"
+            "|---|---|---:|---:|---:|---:|\n" + "\n".join(lines))
+
+
 def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) -> str:
     """The model card (README.md) of a trained model folder, from ``config.json``, ``metrics.json`` and
     ``recipe.yaml``: the metadata (with a ``model-index``) through ``huggingface_hub``'s ``ModelCardData`` and
@@ -85,6 +113,7 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
                              f"| {CORPUS_INFO.get(corpus, (corpus,))[0]} | {describe_test_speakers(corpus, m['fold'])} "
                              f"| {len(m['labels'])} | {m['ua']:.3f} | {m['wa']:.3f} | {m['macro_f1']:.3f} | {m['num_records']} |"
                              for corpus, m in per_corpus.items()))
+    result_table += robustness_table(per_corpus) + adaptation_table(read_json(folder / "adaptation.json"))
     teacher = recipe.get("model", {}).get("teacher")
     distilled = (f"\n- Knowledge distillation: trained on the labels and on the logits of the teacher model `{teacher}` "
                  f"(weight {recipe['model'].get('distill_alpha', 0.5)}, temperature "

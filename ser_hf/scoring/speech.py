@@ -76,15 +76,14 @@ class StreamingVad:
     ``threshold``: the windowed gate's question, answered without running the VAD over the window again.
     """
 
-    FRAME = 512  # Silero's frame at 16 kHz
     BLOCK = 512  # frames per call at most (16 s): bounded memory for a large push
 
     def __init__(self, window_samples: int, threshold: float = VAD_THRESHOLD, sampling_rate: int = 16000):
         if sampling_rate != 16000:
             raise SerError(f"Streaming VAD runs at 16 kHz, got {sampling_rate} Hz.")
         self.threshold = threshold
-        self.model, (_, self._context_size) = _sequence_model()
-        self._frames: deque[float] = deque(maxlen=max(1, window_samples // self.FRAME))
+        self.model, (self.frame, self._context_size) = _sequence_model()  # 512 and 64 samples at 16 kHz
+        self._frames: deque[float] = deque(maxlen=max(1, window_samples // self.frame))
         self.reset()
 
     def reset(self) -> None:
@@ -106,12 +105,12 @@ class StreamingVad:
     def push(self, wave: np.ndarray) -> None:
         """Score the new samples ``(samples,)``; a partial frame waits for the next push."""
         audio = np.concatenate([self._pending, np.asarray(wave, dtype=np.float32)])
-        whole = len(audio) // self.FRAME
+        whole = len(audio) // self.frame
         for first in range(0, whole, self.BLOCK):
             count = min(self.BLOCK, whole - first)
-            frames = audio[first * self.FRAME : (first + count) * self.FRAME].reshape(count, self.FRAME)
+            frames = audio[first * self.frame : (first + count) * self.frame].reshape(count, self.frame)
             self._frames.extend(self.frame_probabilities(frames).tolist())
-        self._pending = audio[whole * self.FRAME :]
+        self._pending = audio[whole * self.frame :]
 
     def speech_fraction(self) -> float:
         if not self._frames:

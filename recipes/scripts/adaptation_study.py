@@ -2,10 +2,13 @@
 neutral), clips arrive one by one, and the model's log probabilities are adapted with what the session has
 shown so far. The method and its warm-up are chosen on the validation speakers only.
 
-    python recipes/scripts/adaptation_study.py --data-dir ../shared/data [--models default compact] [--folds 1 2]
+    python recipes/scripts/adaptation_study.py --data-dir ../shared/data [--models default compact] [--folds 1 2] \
+        [--save-priors]
 
 Clip scores are computed once per model, fold and part (``outputs/adaptation/``), then every session is
-replayed from them. Writes ``docs/reports/adaptation/adaptation.json`` and ``adaptation.md``.
+replayed from them. Writes ``docs/reports/adaptation/adaptation.json`` and ``adaptation.md``; with
+``--save-priors``, each model's population statistics on fold 1's validation speakers (the shipped models are
+fold-1 models) go into its ``config.json`` (``adaptation_prior``, ``adaptation_neutral_prior``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ser_hf.data import load_audio, load_split
 from ser_hf.evaluation.evaluate import score_clips
 from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.inference.adaptation import SessionAdapter
-from ser_hf.scoring.loading import load_model
+from ser_hf.scoring.loading import load_model, resolve_model_dir
 
 CACHE = Path("outputs/adaptation")
 SESSION_CLIPS = 20
@@ -117,12 +120,22 @@ def priors(scores: dict) -> tuple[np.ndarray, np.ndarray]:
     return log_p[speech].mean(axis=0), log_p[speech & neutral].mean(axis=0)
 
 
+def save_priors(model: str, prior: np.ndarray, neutral_prior: np.ndarray) -> None:
+    """Write the population statistics into the model folder's ``config.json`` (4 decimals, keys sorted)."""
+    path = resolve_model_dir(model) / "config.json"
+    config = json.loads(path.read_text())
+    config["adaptation_prior"] = [round(float(v), 4) for v in prior]
+    config["adaptation_neutral_prior"] = [round(float(v), 4) for v in neutral_prior]
+    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--models", nargs="+", default=["default", "compact"])
     parser.add_argument("--folds", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--output", default="docs/reports/adaptation")
+    parser.add_argument("--save-priors", action="store_true", help="write fold 1's priors into each model's config")
     args = parser.parse_args()
     report: dict = {}
     for model in args.models:
@@ -130,6 +143,8 @@ def main() -> None:
         for fold in args.folds:
             validation, test = (clip_scores(model, fold, part, args.data_dir) for part in ("validation", "test"))
             prior, neutral_prior = priors(validation)
+            if args.save_priors and fold == 1:
+                save_priors(model, prior, neutral_prior)
             tuning = {json.dumps(c): {kind: evaluate(validation, c, prior, neutral_prior, kind == "skewed")
                                       for kind in ("balanced", "skewed")} for c in CANDIDATES}
             base = tuning[json.dumps({"method": "none"})]

@@ -73,15 +73,20 @@ def export_onnx(model_dir: str | os.PathLike | None, output: str | os.PathLike, 
     return output
 
 
+# Only the MatMuls, with one scale per output channel: ONNX Runtime's ConvInteger has no fast CPU kernel (a
+# quantized compact CNN ran 6x slower than fp32), and per-channel scales keep the logits within 0.03 of fp32.
+INT8_SETTINGS = {"op_types_to_quantize": ["MatMul"], "per_channel": True}
+
+
 def quantize_int8(source: str | os.PathLike, output: str | os.PathLike) -> Path:
-    """Dynamic int8 quantization of the weights of ``source`` (an exported graph) into ``output``."""
+    """Dynamic int8 quantization of the MatMul weights of ``source`` (an exported graph) into ``output``."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     prepared = Path(str(output) + ".prep.onnx")
     try:
         quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-        quantize_dynamic(str(prepared), str(output), weight_type=QuantType.QInt8)
+        quantize_dynamic(str(prepared), str(output), weight_type=QuantType.QInt8, **INT8_SETTINGS)
     finally:
         prepared.unlink(missing_ok=True)
     return Path(output)
@@ -96,7 +101,7 @@ def cached_onnx(model_dir: str | os.PathLike | None, int8: bool = False) -> Path
     name = "model.int8.onnx" if int8 else "model.onnx"
     if (folder / name).is_file():
         return folder / name
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(json.dumps(INT8_SETTINGS).encode() if int8 else b"")
     for part in ("config.json", "preprocessor_config.json", "model.safetensors"):
         path = folder / part
         if path.is_file():

@@ -28,10 +28,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).parent))
+import adaptation_probe as probe  # noqa: E402
 import adaptation_study as study  # noqa: E402
 
 from ser_hf.data import load_audio, load_split  # noqa: E402
-from ser_hf.evaluation.metrics import ser_metrics  # noqa: E402
 from ser_hf.scoring.loading import load_model  # noqa: E402
 from ser_hf.scoring.score import model_inputs  # noqa: E402
 
@@ -86,22 +86,29 @@ def training_rows(data: dict, copies: int, seed: int = 0) -> tuple[np.ndarray, n
     return np.stack(features), np.asarray(labels)
 
 
+class NormalizedHead:
+    """Scores of clip ``i`` in one session: the shipped head's logits before ``warmup`` clips, then the new head's
+    log probabilities on ``[z, z - m]`` with ``m`` the mean ``z`` of the session's clips so far."""
+
+    def __init__(self, data: dict, head, scaler, warmup: int):
+        self.data, self.head, self.scaler, self.warmup = data, head, scaler, warmup
+        self.total, self.count = np.zeros(data["z"].shape[1]), 0
+
+    def __call__(self, i: int) -> np.ndarray:
+        z = self.data["z"][i]
+        if self.head is None or self.count < self.warmup:
+            out = self.data["logits"][i]
+        else:
+            x = self.scaler.transform(np.concatenate([z, z - self.total / self.count])[None])
+            out = np.full(len(self.data["label_names"]), -np.inf)
+            out[self.head.classes_] = self.head.predict_log_proba(x)[0]
+        self.total, self.count = self.total + z, self.count + 1
+        return out
+
+
 def replay(data: dict, head, scaler, warmup: int, skewed: bool) -> tuple[float, float]:
-    """UA and WA over the study's sessions: the shipped head before ``warmup`` clips, the new one after."""
-    predicted, references = [], []
-    for seed in range(study.SESSIONS_PER_SPEAKER):
-        for session in study.sessions(data, skewed, seed):
-            total = np.zeros(data["z"].shape[1])
-            for count, i in enumerate(session):
-                if head is None or count < warmup:
-                    predicted.append(int(np.argmax(data["logits"][i])))
-                else:
-                    x = np.concatenate([data["z"][i], data["z"][i] - total / count])[None]
-                    predicted.append(int(head.predict(scaler.transform(x))[0]))
-                total += data["z"][i]
-            references.append(data["labels"][session])
-    m = ser_metrics(np.asarray(predicted), np.concatenate(references), list(data["label_names"]))
-    return m["ua"], m["wa"]
+    """UA and WA over the study's sessions (:func:`adaptation_probe.replay`) with :class:`NormalizedHead`."""
+    return probe.replay(data, lambda: NormalizedHead(data, head, scaler, warmup), skewed)
 
 
 def main() -> None:

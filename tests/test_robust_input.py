@@ -210,3 +210,11 @@ def test_the_streaming_vad_scores_each_frame_once_and_tells_speech_from_noise(da
     vad.reset()
     vad.push(noise)
     assert vad.speech_fraction() == 0.0
+
+
+def test_loading_the_vad_keeps_torchs_thread_count():
+    """silero_vad's import sets torch to one thread; the gate restores it, or training beside it halves its speed."""
+    code = ("import torch; torch.set_num_threads(2); from ser_hf.scoring.speech import SileroVad; SileroVad(); "
+            "print(torch.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2"

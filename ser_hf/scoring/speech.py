@@ -31,12 +31,17 @@ MIN_SPEECH_FRACTION = 0.05
 def _sequence_model():
     """Silero's sequence model (ONNX Runtime: one call per block of frames, the recurrent state passed in and
     out, so one session serves every thread), or one sentence saying what to install."""
+    import torch
+
+    threads = torch.get_num_threads()
     try:
         from silero_vad import load_silero_vad
         from silero_vad.sequence_vad import RATE_CONFIG
     except ImportError:
         raise SerError("Voice activity detection needs silero-vad 6.2.3 or later and onnxruntime: "
                        "pip install -U silero-vad onnxruntime (or pass vad=False / --no-vad).") from None
+    finally:  # silero_vad's import calls torch.set_num_threads(1): training beside the gate would run on one thread
+        torch.set_num_threads(threads)
     return load_silero_vad(sequence=True), RATE_CONFIG[16000]
 
 

@@ -178,3 +178,26 @@ def test_evaluate_cli_bad_input(tmp_path, audio_writer):
                     "--output-dir", str(tmp_path / "o"))
     assert wrong.returncode == 1 and "looks like a TESS folder" in wrong.stderr
     assert "Traceback" not in wrong.stderr + not_a_model.stderr
+
+
+def test_scoring_runs_on_a_deliberate_thread_count(tmp_path, monkeypatch):
+    """Evaluation scores on one torch thread by default (torch's default oversubscribes a busy machine), ``threads=None``
+    keeps the caller's setting (the Trainer's), and the caller's count is restored afterwards."""
+    import torch
+
+    from ser_hf.evaluation import evaluate as evaluation
+    from ser_hf.scoring.loading import load_model
+
+    model, fe = load_model(save_model(tmp_path / "m", ["neutral", "happy"]))
+    seen = []
+    real = evaluation.score_waveform
+    monkeypatch.setattr(evaluation, "score_waveform", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        waves = [np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1]
+        evaluation.score_clips(model, fe, waves, [0, 1])
+        evaluation.score_clips(model, fe, waves, [0, 1], threads=None)
+        assert seen == [1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)

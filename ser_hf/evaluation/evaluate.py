@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from ..models.errors import SerError
 from ..scoring.score import score_waveform, temperature_of
 from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
+from ..scoring.threads import DEFAULT_THREADS, inference_threads
 from .reports import write_report
 
 
@@ -86,13 +87,14 @@ def scored_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: 
 
 def score_clips(model, feature_extractor, waveforms: Iterable[np.ndarray], columns: list[int], *,
                 progress: bool = False, total: int | None = None, desc: str = "Scoring",
-                gate: SpeechGate | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(probabilities (clips, num_model_labels), predicted (clips,))``: each clip scored by ``score_waveform``;
-    ``predicted`` indexes ``columns`` (the argmax over those labels), -1 where there was no speech (its row of
-    probabilities is NaN)."""
+                gate: SpeechGate | None = None, threads: int | None = DEFAULT_THREADS) -> tuple[np.ndarray, np.ndarray]:
+    """``(probabilities (clips, num_model_labels), predicted (clips,))``: each clip scored by ``score_waveform``
+    on ``threads`` torch threads (``None``: torch's setting); ``predicted`` indexes ``columns`` (the argmax over
+    those labels), -1 where there was no speech (its row of probabilities is NaN)."""
     rows, predicted = [], []
     for wave in tqdm(waveforms, desc=desc, total=total, disable=not progress):
-        probabilities = score_waveform(model, feature_extractor, wave, gate=gate).probabilities
+        with inference_threads(threads):  # torch's default on a busy machine: 15x slower here (the default model)
+            probabilities = score_waveform(model, feature_extractor, wave, gate=gate).probabilities
         if probabilities is None:
             rows.append(np.full(model.config.num_labels, np.nan, dtype=np.float32))
             predicted.append(-1)

@@ -43,7 +43,8 @@ class SerTrainer(Trainer):
         self.model.eval()
         labels = self.labels or [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
         probabilities, predicted = score_clips(self.model, self.feature_extractor, (row["waveform"] for row in dataset),
-                                               list(range(len(labels))), total=len(dataset), desc=description)
+                                               list(range(len(labels))), total=len(dataset), desc=description,
+                                               threads=None)  # training's own thread count
         references = np.asarray(dataset["label"])
         metrics = ser_metrics(predicted, references, labels)
         calibration = calibration_metrics(probabilities, references, temperature_of(self.model))

@@ -201,3 +201,27 @@ def test_scoring_runs_on_a_deliberate_thread_count(tmp_path, monkeypatch):
         assert seen == [1, 2] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_evaluate_cli_takes_a_thread_count(tmp_path, audio_writer, monkeypatch):
+    """``ser-hf evaluate --threads N`` scores on N torch threads (default 1, like ``predict``) and restores the count."""
+    import torch
+
+    from ser_hf.cli import main
+    from ser_hf.evaluation import evaluate as evaluation
+
+    model = save_model(tmp_path / "model", CORE7)
+    tess = tmp_path / "tess"
+    audio_writer(tess / "OAF_angry" / "OAF_back_angry.wav")
+    seen = []
+    real = evaluation.score_waveform
+    monkeypatch.setattr(evaluation, "score_waveform", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for threads in ([], ["--threads", "2"]):
+            assert main(["evaluate", "--model", str(model), "--corpus", "tess", "--data-dir", str(tess), "--no-vad",
+                         "--output-dir", str(tmp_path / "o"), "--json", *threads]) == 0
+        assert seen == [1, 2] and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)

@@ -11,6 +11,7 @@ from ..data.protocols import PROTOCOLS
 from ..models.errors import SerError
 from .data import DATA_DIR_HELP
 from .output import print_json
+from .serving import THREADS_HELP
 
 
 def print_run(results: dict, output_dir: str | Path, as_json: bool) -> None:
@@ -70,7 +71,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         results = evaluate_per_corpus(args.model, args.data_dir, args.output_dir, protocol=args.protocol,
                                       fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
                                       vad=args.vad, conditions=args.conditions, backend=args.backend,
-                                      part=args.part)
+                                      part=args.part, threads=args.threads)
         if args.json:
             print_json(results)
         else:
@@ -81,7 +82,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
                              fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
-                             vad=args.vad, conditions=args.conditions, backend=args.backend, part=args.part)
+                             vad=args.vad, conditions=args.conditions, backend=args.backend, part=args.part,
+                             threads=args.threads)
     if args.json:
         print_json({k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")})
     else:
@@ -191,6 +193,7 @@ def add_commands(commands, parser_class) -> None:
                                                "telephone,quiet:-30,codec (writes robustness.json and a plot)")
     evaluate.add_argument("--backend", choices=["torch", "onnx", "onnx-int8"], default="torch",
                           help="run the model with torch or ONNX Runtime (fp32 or int8)")
+    evaluate.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
     evaluate.add_argument("--output-dir", required=True)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)

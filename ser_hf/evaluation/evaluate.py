@@ -132,17 +132,19 @@ def evaluate_model(
     conditions: Sequence[str] | None = None,
     backend: str = "torch",
     part: str = "test",
+    threads: int | None = DEFAULT_THREADS,
 ) -> dict:
     """Score ``model`` (a folder; ``None``/``"compact"`` for the bundled ones) on ``corpus``: the whole corpus,
     or ``corpus``'s share of the ``part`` (test, or validation for tuning) of ``fold`` of ``protocol``, with the speech
     gate ``predict`` uses (Silero VAD unless ``vad=False``). Writes the report files and ``predictions.jsonl`` to
     ``output_dir``; with ``conditions`` (see :mod:`ser_hf.data.degradations`) also the robustness report. ``calm``
     defaults to the model's own choice (its recipe's); clips outside the scored labels are counted in ``left_out``.
+    Scores on ``threads`` threads (``0``/``None``: torch's and ONNX Runtime's defaults).
     Returns the metrics (with ``robustness``: condition -> metrics)."""
     from ..data.audio_files import load_audio
     from ..scoring.loading import load_model
 
-    network, feature_extractor = load_model(model, backend)  # torch, onnx or onnx-int8: the same scoring path
+    network, feature_extractor = load_model(model, backend, threads=threads)  # torch, onnx or onnx-int8: the same scoring path
     all_labels = model_labels(network)
     labels = evaluation_labels(all_labels, corpus, label_set)
     columns = label_columns(all_labels, labels)  # fails early on unknown labels
@@ -152,7 +154,8 @@ def evaluate_model(
     waves = (load_audio(path, rate) for path in dataset["path"])
     gate = default_gate(vad)
     probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                           total=len(dataset), desc=f"Evaluating on {corpus}", gate=gate)
+                                           total=len(dataset), desc=f"Evaluating on {corpus}", gate=gate,
+                                           threads=threads)
     name = "/".join(Path(str(model)).parts[-2:]) if model and str(model) not in ("default", "compact") else (model or "default")
     title = f"{name} on {corpus}" + (f", {protocol} fold {fold}" if protocol else "") + \
         (f" ({part} speakers)" if protocol and part != "test" else "")
@@ -165,7 +168,8 @@ def evaluate_model(
 
         def score(waves):
             probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                                   total=len(dataset), desc=f"{corpus}, a condition", gate=gate)
+                                                   total=len(dataset), desc=f"{corpus}, a condition", gate=gate,
+                                                   threads=threads)
             return probabilities[:, columns], predicted
 
         paths = dataset["path"]

@@ -5,7 +5,10 @@ same admissibility rule), for the Whisper-backbone model:
   offset is ``mean(log p) - pi @ M``, ``M`` the validation speakers' mean log probabilities per true class and
   ``pi`` the session's mean posterior shrunk by ``shrink`` towards the validation mix;
 * **embedding statistics** (AdaBN): the head's BatchNorm normalizes the conv features with a blend of its
-  population statistics and the running mean and variance of this speaker's frames.
+  population statistics and the running mean and variance of this speaker's frames;
+* **enrollment in the embedding**: the conv features of a few of the speaker's neutral clips move (and, with
+  ``scale``, rescale) the speaker's features onto the validation speakers' neutral ones, before the BatchNorm.
+  Only neutral clips set the shift, so a session's own mix of emotions cannot move it.
 
     python recipes/scripts/adaptation_probe.py --model default --fold 1 --data-dir ../shared/data
 
@@ -74,13 +77,44 @@ class AdaBN:
             mean = self.sum / self.frames
             blend_mean = (1 - self.alpha) * bn.running_mean.numpy() + self.alpha * mean
             blend_var = (1 - self.alpha) * bn.running_var.numpy() + self.alpha * (self.squares / self.frames - mean**2)
-            y = (x - blend_mean) / np.sqrt(blend_var + bn.eps) * bn.weight.detach().numpy() + bn.bias.detach().numpy()
-            y = torch.from_numpy(np.maximum(y, 0).T[None].astype(np.float32))
-            with torch.inference_mode():
-                out = self.network.classifier(self.network.pooling(y, torch.ones(1, y.shape[-1])))[0].numpy()
+            out = head_logits(self.network, x, blend_mean, blend_var)
         self.sum, self.squares = self.sum + x.sum(0), self.squares + (x.astype(np.float64) ** 2).sum(0)
         self.frames, self.clips = self.frames + len(x), self.clips + 1
         return out
+
+
+class EnrollEmbedding:
+    """Adapted logits of clip ``i`` after enrolling ``k`` neutral clips: ``x + alpha * (x' - x)``, where ``x'`` maps
+    the speaker's neutral frame mean and (``scale`` of its) spread onto the population's neutral ones."""
+
+    def __init__(self, network, data: dict, population: tuple, alpha: float, k: int, scale: float):
+        self.network, self.data, (self.mean, self.var) = network, data, population
+        self.alpha, self.k, self.scale = alpha, k, scale
+
+    def enroll(self, session: np.ndarray) -> np.ndarray:
+        """Take the session's first ``k`` neutral clips as the enrollment; returns the clips left to score."""
+        neutral = list(self.data["label_names"]).index("neutral")
+        chosen = session[self.data["labels"][session] == neutral][: self.k]
+        frames = np.concatenate([self.data["frames"][i] for i in chosen])
+        self.speaker_mean = frames.mean(0)
+        self.ratio = (self.var / (frames.var(0) + 1e-5)) ** (self.scale / 2)
+        return np.array([i for i in session if i not in set(chosen)])
+
+    def __call__(self, i: int) -> np.ndarray:
+        x = self.data["frames"][i]
+        mapped = self.mean + (x - self.speaker_mean) * self.ratio
+        bn = self.network.head_norm
+        return head_logits(self.network, x + self.alpha * (mapped - x), bn.running_mean.numpy(), bn.running_var.numpy())
+
+
+def head_logits(network, x: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:
+    """The head's logits ``(labels,)`` from its conv features ``x`` ``(frames, channels)``, its BatchNorm using
+    ``mean`` and ``var`` ``(channels,)``."""
+    bn = network.head_norm
+    y = (x - mean) / np.sqrt(var + bn.eps) * bn.weight.detach().numpy() + bn.bias.detach().numpy()
+    y = torch.from_numpy(np.maximum(y, 0).T[None].astype(np.float32))
+    with torch.inference_mode():
+        return network.classifier(network.pooling(y, torch.ones(1, y.shape[-1])))[0].numpy()
 
 
 class Composition:
@@ -106,6 +140,8 @@ def replay(data: dict, factory, skewed: bool) -> tuple[float, float]:
     for seed in range(study.SESSIONS_PER_SPEAKER):
         for session in study.sessions(data, skewed, seed):
             adapt = factory()
+            if hasattr(adapt, "enroll"):
+                session = adapt.enroll(session)
             predicted.append([int(np.argmax(adapt(i))) for i in session])
             references.append(data["labels"][session])
     m = ser_metrics(np.concatenate(predicted), np.concatenate(references), list(data["label_names"]))
@@ -130,6 +166,12 @@ def main() -> None:
     configs = {("none",): lambda d: (lambda i: d["logits"][i])}
     for alpha, warmup in itertools.product((0.5, 1.0), (3, 10)):
         configs[("adabn", alpha, warmup)] = lambda d, a=alpha, w=warmup: AdaBN(network, d, a, w)
+    neutral = np.concatenate([val["frames"][i] for i in np.flatnonzero(speech & (val["labels"] == list(
+        val["label_names"]).index("neutral")))])
+    population = (neutral.mean(0), neutral.var(0))
+    for alpha, k, scale in itertools.product((0.5, 1.0), (2, 3), (0.0, 1.0)):
+        configs[("enroll-embedding", alpha, k, scale)] = \
+            lambda d, a=alpha, n=k, c=scale: EnrollEmbedding(network, d, population, a, n, c)
     for strength, warmup, shrink in itertools.product((0.5, 1.0), (3, 5, 10), (0.0, 0.5, 1.0)):
         configs[("composition", strength, warmup, shrink)] = \
             lambda d, s=strength, w=warmup, k=shrink: Composition(d, means, mix, s, w, k)

@@ -53,6 +53,7 @@ def conv_features(network, fe, model: str, fold: int, part: str, data_dir) -> di
                                                      network.main_input_name)).logits[0].numpy())
             frames.append(grab["x"].astype(np.float16))
         hook.remove()
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "wb") as f:
             pickle.dump({"frames": frames, "logits": np.stack(logits)}, f)
     with open(path, "rb") as f:

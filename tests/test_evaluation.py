@@ -180,7 +180,22 @@ def test_evaluate_cli_bad_input(tmp_path, audio_writer):
     assert "Traceback" not in wrong.stderr + not_a_model.stderr
 
 
-def test_scoring_runs_on_a_deliberate_thread_count(tmp_path, monkeypatch):
+@pytest.fixture
+def scoring_threads(monkeypatch):
+    """The torch thread count each clip was scored on; torch's count is put back after the test."""
+    import torch
+
+    from ser_hf.evaluation import evaluate as evaluation
+
+    seen = []
+    real = evaluation.score_waveform
+    monkeypatch.setattr(evaluation, "score_waveform", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
+    previous = torch.get_num_threads()
+    yield seen
+    torch.set_num_threads(previous)
+
+
+def test_scoring_runs_on_a_deliberate_thread_count(tmp_path, scoring_threads):
     """Evaluation scores on one torch thread by default (torch's default oversubscribes a busy machine), ``threads=None``
     keeps the caller's setting (the Trainer's), and the caller's count is restored afterwards."""
     import torch
@@ -189,39 +204,24 @@ def test_scoring_runs_on_a_deliberate_thread_count(tmp_path, monkeypatch):
     from ser_hf.scoring.loading import load_model
 
     model, fe = load_model(save_model(tmp_path / "m", ["neutral", "happy"]))
-    seen = []
-    real = evaluation.score_waveform
-    monkeypatch.setattr(evaluation, "score_waveform", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
-    previous = torch.get_num_threads()
     torch.set_num_threads(2)
-    try:
-        waves = [np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1]
-        evaluation.score_clips(model, fe, waves, [0, 1])
-        evaluation.score_clips(model, fe, waves, [0, 1], threads=None)
-        assert seen == [1, 2] and torch.get_num_threads() == 2
-    finally:
-        torch.set_num_threads(previous)
+    waves = [np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1]
+    evaluation.score_clips(model, fe, waves, [0, 1])
+    evaluation.score_clips(model, fe, waves, [0, 1], threads=None)
+    assert scoring_threads == [1, 2] and torch.get_num_threads() == 2
 
 
-def test_evaluate_cli_takes_a_thread_count(tmp_path, audio_writer, monkeypatch):
+def test_evaluate_cli_takes_a_thread_count(tmp_path, audio_writer, scoring_threads):
     """``ser-hf evaluate --threads N`` scores on N torch threads (default 1, like ``predict``) and restores the count."""
     import torch
 
     from ser_hf.cli import main
-    from ser_hf.evaluation import evaluate as evaluation
 
     model = save_model(tmp_path / "model", CORE7)
     tess = tmp_path / "tess"
     audio_writer(tess / "OAF_angry" / "OAF_back_angry.wav")
-    seen = []
-    real = evaluation.score_waveform
-    monkeypatch.setattr(evaluation, "score_waveform", lambda *a, **k: seen.append(torch.get_num_threads()) or real(*a, **k))
-    previous = torch.get_num_threads()
     torch.set_num_threads(1)
-    try:
-        for threads in ([], ["--threads", "2"]):
-            assert main(["evaluate", "--model", str(model), "--corpus", "tess", "--data-dir", str(tess), "--no-vad",
-                         "--output-dir", str(tmp_path / "o"), "--json", *threads]) == 0
-        assert seen == [1, 2] and torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(previous)
+    for threads in ([], ["--threads", "2"]):
+        assert main(["evaluate", "--model", str(model), "--corpus", "tess", "--data-dir", str(tess), "--no-vad",
+                     "--output-dir", str(tmp_path / "o"), "--json", *threads]) == 0
+    assert scoring_threads == [1, 2] and torch.get_num_threads() == 1

@@ -2,12 +2,15 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from ser_hf import SerError
 from ser_hf.train import (
@@ -18,6 +21,7 @@ from ser_hf.train import (
     train,
 )
 from ser_hf.train.data import load_fold
+from ser_hf.train.distill import export_teacher_logits
 from ser_hf.train.factory import balanced_class_weights
 
 REPO = Path(__file__).resolve().parent.parent
@@ -89,6 +93,41 @@ def test_distillation_from_a_teacher(data_root, tmp_path):
     assert results["global_step"] == 4
     cached = list((tmp_path / "cache").glob("teacher-*.arrow"))
     assert len(cached) == 1  # teacher logits computed once and cached
+
+    # The same logits saved to a file train the same student once the teacher's folder is gone.
+    saved = export_teacher_logits(parse_recipe(RECIPE, tiny(tmp_path, "--data_dir", str(data_root))),
+                                  str(teacher_dir), tmp_path / "teacher_logits.parquet")
+    shutil.rmtree(teacher_dir)
+    from_file = train(parse_recipe(RECIPE, tiny(tmp_path, "--data_dir", str(data_root), "--teacher", str(saved),
+                                                "--output_dir", str(tmp_path / "student2"), "--distill_alpha", "0.7")))
+    assert from_file["validation"]["ua"] == results["validation"]["ua"]
+    first, second = (load_file(tmp_path / name / "model.safetensors") for name in ("student", "student2"))
+    for name, tensor in first.items():
+        torch.testing.assert_close(second[name], tensor)
+
+
+def test_saved_teacher_logits_must_cover_the_clips_and_labels(data_root, tmp_path):
+    import pyarrow.parquet as pq
+
+    from ser_hf.train.data import prepare_split
+    from ser_hf.train.distill import save_teacher_logits, saved_teacher_logits
+
+    run = parse_recipe(RECIPE, tiny(tmp_path, "--data_dir", str(data_root)))
+    split, labels = prepare_split(run.data)
+    part = split["train"]
+    logits = np.arange(len(part) * len(labels), dtype=np.float32).reshape(len(part), len(labels))
+    file = save_teacher_logits(part.add_column("teacher_logits", logits.tolist()), tmp_path / "t.parquet",
+                               labels, "a teacher")
+    read = saved_teacher_logits(part, file, labels)
+    np.testing.assert_array_equal(np.asarray(read["teacher_logits"]), logits)
+    with pytest.raises(SerError, match="not the recipe's labels"):
+        saved_teacher_logits(part, file, labels[::-1])
+    pq.write_table(pq.read_table(file).slice(1), tmp_path / "short.parquet")
+    with pytest.raises(SerError, match=f"1 of the {len(part)} training clips have no logits"):
+        saved_teacher_logits(part, tmp_path / "short.parquet", labels)
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(SerError, match="Cannot read saved teacher logits"):
+        saved_teacher_logits(part, tmp_path / "broken.parquet", labels)
 
 
 def test_two_process_cpu_run_with_accelerate(data_root, tmp_path):

@@ -64,7 +64,8 @@ class ModelArguments:
     early_stopping_patience: int | None = field(default=5, metadata={"help": "evaluations without improvement"})
     calibrate: bool = field(default=True, metadata={"help": "fit a temperature on the validation speakers after "
                                                             "training (config.calibration_temperature)"})
-    teacher: str | None = field(default=None, metadata={"help": "trained model folder to distill from"})
+    teacher: str | None = field(default=None, metadata={"help": "trained model folder to distill from, or a .parquet "
+                                                         "file of its saved logits (recipes/scripts/save_teacher_logits.py)"})
     distill_temperature: float = 2.0
     distill_alpha: float = field(default=0.5, metadata={"help": "weight of the distillation loss"})
 

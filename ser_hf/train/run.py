@@ -76,7 +76,8 @@ def train(run: RunArguments) -> dict:
     max_samples = int(data.max_duration_s * fe.sampling_rate) if data.max_duration_s else None
     if run.model.teacher:
         with training.main_process_first(desc="teacher logits"):
-            split["train"] = teacher_logits_for(split["train"], run.model.teacher, data.cache_dir, max_samples)
+            split["train"] = teacher_logits_for(split["train"], run.model.teacher, data.cache_dir, max_samples,
+                                                labels)
     callbacks = []
     if run.model.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run.model.early_stopping_patience))

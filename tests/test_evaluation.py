@@ -225,3 +225,20 @@ def test_evaluate_cli_takes_a_thread_count(tmp_path, audio_writer, scoring_threa
         assert main(["evaluate", "--model", str(model), "--corpus", "tess", "--data-dir", str(tess), "--no-vad",
                      "--output-dir", str(tmp_path / "o"), "--json", *threads]) == 0
     assert scoring_threads == [1, 2] and torch.get_num_threads() == 1
+
+
+def test_fold_summary_gives_mean_and_sample_std_of_the_shipped_reports(tmp_path):
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parent.parent
+    reports = [repo / "docs" / "reports" / f"default_multi_corpus_fold{f}" for f in (1, 2)]
+    result = subprocess.run([sys.executable, str(repo / "recipes" / "scripts" / "fold_summary.py"), *map(str, reports),
+                             "--output", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    uas = [json.loads((r / "ravdess" / "metrics.json").read_text())["ua"] for r in reports]
+    summary = json.loads((tmp_path / "ravdess" / "crossval.json").read_text())
+    assert summary["ua"]["mean"] == pytest.approx(np.mean(uas))
+    assert summary["ua"]["std"] == pytest.approx(abs(uas[0] - uas[1]) / np.sqrt(2))  # sample std of two values
+    table = (tmp_path / "README.md").read_text()
+    assert f"| ravdess | {uas[0]:.3f} | {uas[1]:.3f} | {np.mean(uas):.3f} +- " in table
+    assert "| tess |" in table and "noise:0" in table

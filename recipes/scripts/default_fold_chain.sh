@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The shipped default's recipe chain on one multi-corpus fold (issue 19 cross-validation): the base model
 # (whisper_tiny_multi_corpus.yaml), then its robust fine-tuning (whisper_tiny_multi_corpus_robust_finetune.yaml),
-# then the per-corpus test report under the robustness conditions. Each step resumes from its last checkpoint.
+# then the per-corpus test report under the robustness conditions, then the fine-tuned model's logits on the compact
+# recipe's training clips (recipes/teachers/, for compact_fold_chain.sh). Each step resumes from its last checkpoint.
 #   nohup bash recipes/scripts/default_fold_chain.sh 2 > outputs/default_fold2.log 2>&1 &
 set -euo pipefail
 fold=${1:?usage: default_fold_chain.sh FOLD [DATA_DIR]}
@@ -21,3 +22,5 @@ fi
 .venv/bin/ser-hf evaluate --model "$ft" --corpus all --protocol multi-corpus --fold "$fold" --calm merge \
     --data-dir "$data" --conditions clean,noise:10,noise:0,reverb,telephone,quiet:-30,codec \
     --output-dir "outputs/eval_default_fold$fold"
+OMP_NUM_THREADS=1 $py recipes/scripts/save_teacher_logits.py recipes/cnn_multi_corpus_robust.yaml --teacher "$ft" \
+    --output "recipes/teachers/default_fold$fold.parquet" --fold "$fold" --data_dir "$data"

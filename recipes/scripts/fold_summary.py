@@ -37,6 +37,7 @@ def main() -> None:
     folds = [fold_number(folder) for folder in args.reports]
     lines = [f"# {args.title}: `multi-corpus` folds {', '.join(map(str, folds))}, test speakers", "",
              "Written by `python recipes/scripts/fold_summary.py " + " ".join(map(str, args.reports))
+             + (f' --title "{args.title}"' if args.title != "Cross-validation" else "")
              + f" --output {args.output}`; mean +- sample std over the folds.", "",
              "| corpus | " + " | ".join(f"fold {f} UA" for f in folds) + " | UA | WA | macro F1 | ECE |",
              "|---|" + "---:|" * (len(folds) + 4)]

@@ -1,6 +1,6 @@
-"""Speaker adaptation, measured: each test speaker of multi-corpus folds 1 and 2 is a session (balanced, or 60%
-neutral), clips arrive one by one, and the model's log probabilities are adapted with what the session has
-shown so far. The method and its warm-up are chosen on the validation speakers only.
+"""Speaker adaptation, measured: each test speaker of the multi-corpus folds (1 and 2 unless ``--folds`` says) is a
+session (balanced, or 60% neutral), clips arrive one by one, and the model's log probabilities are adapted with what
+the session has shown so far. The method and its warm-up are chosen on the validation speakers only.
 
     python recipes/scripts/adaptation_study.py --data-dir ../shared/data [--models default compact] [--folds 1 2] \
         [--save-priors] [--fold-model default:2=outputs/whisper_robust_ft/fold2]
@@ -204,9 +204,10 @@ def write_markdown(report: dict, path: Path) -> None:
              "the validation speakers (best balanced UA that lowers neither UA nor WA of skewed sessions by more than "
              "1 point). Replaying the whole session at once (not causal) was never admissible: on fold 1's validation "
              "speakers it raised balanced UA by 4-5 points but cost skewed sessions 8-17 points of WA.", "",
-             "\"Trained on\" says which model scored the fold: the shipped models are trained on fold 1, so on fold 2 their "
-             "validation speakers were their training speakers and their test speakers their checkpoint-selection "
-             "speakers (rows indicative only); a fold-2 model (the cross-validation of the retraining) heard neither.",
+             "\"Trained on\" says which model scored the fold: the shipped models are trained on fold 1, so on another fold "
+             "their validation speakers were their training speakers and their test speakers their checkpoint-selection "
+             "speakers (rows indicative only); a model of that fold (the cross-validation of the retraining) heard "
+             "neither.",
              "", "| model | trained on | fold | method | balanced UA | balanced WA | skewed UA | skewed WA |",
              "|---|---|---|---|---:|---:|---:|---:|"]
     for model in models:

@@ -157,6 +157,28 @@ def test_degradations_are_deterministic_keep_length_and_do_what_they_say():
         parse_condition("underwater")
 
 
+def test_codecs_take_empty_and_nan_input_and_a_failing_encoder_costs_training_one_augmentation(monkeypatch, caplog):
+    from ser_hf.data import degradations
+    from ser_hf.train.augment import AugmentConfig, WaveformAugmenter
+
+    for condition in ("codec", "telephone"):
+        assert parse_condition(condition)(np.zeros(0, np.float32), 0).shape == (0,)
+        coded = parse_condition(condition)(np.where(np.arange(SR) % 7 == 0, np.nan, voice(1.0)).astype(np.float32), 0)
+        assert coded.shape == (SR,) and np.isfinite(coded).all(), condition
+
+    def broken(*args, **kwargs):  # what libsndfile raised in a data-loader worker mid-run
+        raise sf.LibsndfileError(1)
+
+    monkeypatch.setattr(degradations, "_round_trip", broken)
+    clip = voice(1.0)
+    augmenter = WaveformAugmenter(AugmentConfig(telephone_prob=1.0, codec_prob=1.0), seed=0)
+    with caplog.at_level("WARNING", logger="ser_hf.train.augment"):
+        assert np.array_equal(augmenter(clip), clip)
+    assert [r.getMessage().split(" failed")[0] for r in caplog.records] == ["telephone", "lossy_codec"]
+    with pytest.raises(sf.LibsndfileError):  # the robustness report's conditions still fail loudly
+        parse_condition("codec")(clip, 0)
+
+
 def test_temperature_scaling_fixes_overconfidence():
     rng = np.random.default_rng(0)
     references = rng.integers(0, 4, 2000)

@@ -132,8 +132,11 @@ def lossy_codec(wave: np.ndarray, codec: str = "mp3", level: float = 0.9, seed: 
 
 
 def _round_trip(wave: np.ndarray, rate: int, fmt: str, subtype: str, **options) -> np.ndarray:
+    if not wave.size:  # libsndfile cannot open an empty stream
+        return wave.astype(np.float32)
     buffer = io.BytesIO()
-    sf.write(buffer, np.clip(wave, -1, 1), rate, format=fmt, subtype=subtype, **options)
+    # NaN would abort the process inside LAME (an assertion), not raise.
+    sf.write(buffer, np.clip(np.nan_to_num(wave), -1, 1), rate, format=fmt, subtype=subtype, **options)
     buffer.seek(0)
     decoded, decoded_rate = sf.read(buffer, dtype="float32")
     decoded = decoded.mean(axis=1) if decoded.ndim > 1 else decoded

@@ -8,12 +8,16 @@ speakers. SpecAugment masks are applied by the CNN itself in training mode (``Se
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
+import soundfile as sf
 
 from ..data import degradations
 from ..models.audio import resample
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -132,10 +136,22 @@ class WaveformAugmenter:
             waveform = degradations.add_noise(waveform, float(rng.uniform(*cfg.noise_snr_db)),
                                               str(rng.choice(cfg.noise_colours)), seed())
         if chance(cfg.telephone_prob):
-            waveform = degradations.telephone(waveform, seed())
+            waveform = _encoded(degradations.telephone, waveform, seed())
         if chance(cfg.codec_prob):
-            waveform = degradations.lossy_codec(waveform, str(rng.choice(list(degradations.CODECS))),
-                                                float(rng.uniform(*cfg.codec_levels)), seed())
+            waveform = _encoded(degradations.lossy_codec, waveform, str(rng.choice(list(degradations.CODECS))),
+                                float(rng.uniform(*cfg.codec_levels)), seed())
         if chance(cfg.gain_prob):
             waveform = degradations.apply_gain(waveform, float(rng.uniform(*cfg.gain_db)), seed())
+        return waveform
+
+
+def _encoded(degrade, waveform: np.ndarray, *args) -> np.ndarray:
+    """``degrade(waveform, *args)`` through one of libsndfile's encoders, or ``waveform`` unchanged where the encoder
+    fails: a rare clip its encoder rejects should cost a training run one augmentation, not the run (a
+    ``LibsndfileError`` in a data-loader worker stopped a 20-epoch distillation at step 1,500)."""
+    try:
+        return degrade(waveform, *args)
+    except sf.LibsndfileError as error:
+        logger.warning("%s failed on a %d-sample clip (libsndfile error %s); it is used without that augmentation.",
+                       degrade.__name__, len(waveform), error.code)
         return waveform

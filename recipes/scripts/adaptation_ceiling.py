@@ -21,9 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptation_study import SESSIONS_PER_SPEAKER, clip_scores, sessions  # noqa: E402
-
-from ser_hf.evaluation.metrics import ser_metrics  # noqa: E402
+from adaptation_study import clip_scores, session_metrics  # noqa: E402
 
 L2_WEIGHTS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 
@@ -55,18 +53,16 @@ def replay(scores: dict, skewed: bool, method: str, l2: float = 0.0) -> dict:
     speech = ~np.isnan(log_p).any(axis=1)
     offsets = {s: fit_offset(log_p[(speakers == s) & speech], labels[(speakers == s) & speech], balanced=True)
                for s in np.unique(speakers)} if method == "ceiling" else {}
-    predicted, references = [], []
-    for seed in range(SESSIONS_PER_SPEAKER):
-        for session in sessions(scores, skewed, seed):
-            offset = offsets.get(speakers[session[0]], 0.0)
-            if method in ("labelled", "unenrolled"):
-                enrolment = [next(i for i in session if labels[i] == c) for c in np.unique(labels[session])]
-                offset = fit_offset(log_p[enrolment], labels[enrolment], l2) if method == "labelled" else 0.0
-                session = np.array([i for i in session if i not in set(enrolment)])
-            predicted.append((log_p[session] + offset).argmax(axis=1))
-            references.append(labels[session])
-    m = ser_metrics(np.concatenate(predicted), np.concatenate(references), list(scores["label_names"]))
-    return {"ua": m["ua"], "wa": m["wa"]}
+
+    def decide(session: np.ndarray) -> tuple:
+        offset = offsets.get(speakers[session[0]], 0.0)
+        if method in ("labelled", "unenrolled"):
+            enrolment = [next(i for i in session if labels[i] == c) for c in np.unique(labels[session])]
+            offset = fit_offset(log_p[enrolment], labels[enrolment], l2) if method == "labelled" else 0.0
+            session = np.array([i for i in session if i not in set(enrolment)])
+        return (log_p[session] + offset).argmax(axis=1), labels[session]
+
+    return session_metrics(scores, skewed, decide)
 
 
 def main() -> None:

@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import adaptation_study as study  # noqa: E402
 
 from ser_hf.data import load_audio, load_split  # noqa: E402
-from ser_hf.evaluation.metrics import ser_metrics  # noqa: E402
 from ser_hf.scoring.loading import load_model  # noqa: E402
 from ser_hf.scoring.score import model_inputs, softmax  # noqa: E402
 
@@ -137,15 +136,15 @@ class Composition:
 
 
 def replay(data: dict, factory, skewed: bool) -> tuple[float, float]:
-    predicted, references = [], []
-    for seed in range(study.SESSIONS_PER_SPEAKER):
-        for session in study.sessions(data, skewed, seed):
-            adapt = factory()
-            if hasattr(adapt, "enroll"):
-                session = adapt.enroll(session)
-            predicted.append([int(np.argmax(adapt(i))) for i in session])
-            references.append(data["labels"][session])
-    m = ser_metrics(np.concatenate(predicted), np.concatenate(references), list(data["label_names"]))
+    """UA and WA over the study's sessions, each adapted by a fresh ``factory()`` (clip index -> logits)."""
+
+    def decide(session: np.ndarray) -> tuple:
+        adapt = factory()
+        if hasattr(adapt, "enroll"):
+            session = adapt.enroll(session)
+        return np.asarray([int(np.argmax(adapt(i))) for i in session]), data["labels"][session]
+
+    m = study.session_metrics(data, skewed, decide)
     return m["ua"], m["wa"]
 
 

@@ -103,16 +103,22 @@ def replay(scores: dict, session: np.ndarray, config: dict, prior: np.ndarray, n
     return np.asarray(predicted), labels[session]
 
 
-def evaluate(scores: dict, config: dict, prior, neutral_prior, skewed: bool) -> dict:
-    names = list(scores["label_names"])
+def session_metrics(scores: dict, skewed: bool, decide) -> dict:
+    """UA and WA over every session of every test speaker (``SESSIONS_PER_SPEAKER`` seeds); ``decide(session)``
+    returns ``(predicted, references)`` of one session's row indices (it may leave enrollment clips out)."""
     predicted, references = [], []
     for seed in range(SESSIONS_PER_SPEAKER):
         for session in sessions(scores, skewed, seed):
-            p, r = replay(scores, session, config, prior, neutral_prior)
+            p, r = decide(session)
             predicted.append(p)
             references.append(r)
-    m = ser_metrics(np.concatenate(predicted), np.concatenate(references), names)
+    m = ser_metrics(np.concatenate(predicted), np.concatenate(references), list(scores["label_names"]))
     return {"ua": m["ua"], "wa": m["wa"], "clips": m["num_records"], "sessions": len(predicted)}
+
+
+def evaluate(scores: dict, config: dict, prior, neutral_prior, skewed: bool) -> dict:
+    """:func:`session_metrics` of the sessions replayed under ``config`` (one of ``CANDIDATES``)."""
+    return session_metrics(scores, skewed, lambda session: replay(scores, session, config, prior, neutral_prior))
 
 
 def priors(scores: dict) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,8 @@ import soundfile as sf
 import torch
 
 from ser_hf.inference import EmotionRecognizer, StreamingRecognizer
-from ser_hf.inference.adaptation import WARMUP, SessionAdapter
+from ser_hf.inference.adaptation import WARMUP, SessionAdapter, fit_speaker_map
+from ser_hf.models.errors import SerError
 from tests.conftest import save_tiny_cnn, voice
 
 LABELS = ["neutral", "happy", "sad", "angry"]
@@ -36,6 +37,40 @@ def test_enrollment_sets_the_baseline_from_neutral_clips():
     adapter.enroll(np.tile(OFFSET, (3, 1)))
     assert adapter.active
     np.testing.assert_allclose(adapter(OFFSET + np.array([0, 3.0, 0, 0])), [0, 3.0, 0, 0])
+
+
+def separable(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probability-like rows ``(4 n, 4)`` whose argmax is their label ``(4 n,)``, by a margin."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(4), n_per_class)
+    return 3.0 * np.eye(4)[labels] + rng.normal(scale=0.5, size=(len(labels), 4)), labels
+
+
+def test_labelled_enrollment_removes_a_speakers_offset():
+    x, labels = separable(3, seed=0)  # 3 labelled clips per emotion, recorded beforehand
+    later, truth = separable(25, seed=1)
+    adapter = SessionAdapter(warmup=1000)
+    assert (np.array([adapter(c + OFFSET) for c in later]).argmax(axis=1) == truth).mean() < 0.75
+    adapter.enroll(x + OFFSET, labels)
+    assert adapter.active and adapter.offset() is None
+    assert (np.array([adapter(c + OFFSET) for c in later]).argmax(axis=1) == truth).mean() > 0.9  # 1.0 unshifted
+    adapter.reset()
+    assert not adapter.active
+
+
+def test_the_affine_map_undoes_a_confusion_that_no_offset_can():
+    # This speaker's happy sounds like sad to the model and the other way round (columns 1 and 2 swapped).
+    x, labels = separable(5, seed=2)
+    swap = np.eye(4)[[0, 2, 1, 3]]
+    later, truth = separable(25, seed=3)
+    offset_only, affine = (fit_speaker_map(x @ swap, labels, l2=0.001, affine=a) for a in (False, True))
+    assert not offset_only[0].any()  # W stays zero: an offset only
+
+    def accuracy(w, b):
+        y = later @ swap
+        return ((y + y @ w + b).argmax(axis=1) == truth).mean()
+
+    assert accuracy(*offset_only) < 0.7 and accuracy(*affine) > 0.95
 
 
 def full() -> SessionAdapter:
@@ -82,6 +117,38 @@ def test_streaming_adapts_and_reset_starts_a_new_speaker(folder):
         assert y.scores == pytest.approx(x.scores, abs=1e-4)
     shifted.reset()
     assert shifted.push(audio[:32000], 16000)[-1].adapted is False
+
+
+def test_adapt_to_with_labels_fits_the_map_and_rejects_bad_labels(folder):
+    clips = [voice(1.5, seed=i) for i in range(4)]
+    recognizer = EmotionRecognizer.from_pretrained(folder, vad=False)
+    before = recognizer.predict(clips[0], sampling_rate=16000)
+    recognizer.adapt_to(clips, sampling_rate=16000, labels=LABELS)
+    after = recognizer.predict(clips[0], sampling_rate=16000)
+    assert after.adapted is True and after.scores != pytest.approx(before.scores, abs=1e-4)
+    with pytest.raises(SerError, match="4 clips but 3 labels"):
+        recognizer.adapt_to(clips, sampling_rate=16000, labels=LABELS[:3])
+    with pytest.raises(SerError, match="Unknown enrollment label.*calm"):
+        recognizer.adapt_to(clips[:1], sampling_rate=16000, labels=["calm"])
+
+
+def test_predict_enroll_with_labelled_clips(folder, tmp_path):
+    for i, label in enumerate(LABELS):
+        sf.write(str(tmp_path / f"{label}.wav"), voice(1.2, seed=10 + i), 16000)
+    sf.write(str(tmp_path / "session.wav"), voice(1.2, seed=20), 16000)
+
+    def predict(*enroll):
+        return subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", str(tmp_path / "session.wav"), "--model",
+                               str(folder), "--no-vad", "--json", "--enroll", *enroll],
+                              capture_output=True, text=True, timeout=300)
+
+    labelled = predict(*(f"{label}={tmp_path / label}.wav" for label in LABELS))
+    assert labelled.returncode == 0, labelled.stderr[-2000:]
+    assert json.loads(labelled.stdout)[0]["adapted"] is True
+    mixed = predict(f"happy={tmp_path / 'happy.wav'}", str(tmp_path / "neutral.wav"))
+    assert mixed.returncode != 0 and "not both" in mixed.stderr and mixed.stderr.count("\n") == 1
+    unknown = predict(f"calm={tmp_path / 'happy.wav'}")
+    assert unknown.returncode != 0 and "Unknown enrollment label(s) calm" in unknown.stderr
 
 
 def test_predict_adapt_json_by_folder(folder, tmp_path):

@@ -59,9 +59,9 @@ def clip_scores(model: str, fold: int, part: str, data_dir) -> dict:
     return out
 
 
-def sessions(scores: dict, skewed: bool, seed: int) -> list[np.ndarray]:
-    """Row indices of one session per test speaker: ``SESSION_CLIPS`` clips with speech, every emotion the speaker
-    has in equal shares (balanced) or 60% neutral (skewed), in a random order."""
+def sessions(scores: dict, skewed: bool, seed: int, size: int = SESSION_CLIPS) -> list[np.ndarray]:
+    """Row indices of one session per test speaker: ``size`` clips with speech, every emotion the speaker has in
+    equal shares (balanced) or 60% neutral (skewed), in a random order; a speaker with too few clips has none."""
     rng = np.random.default_rng(seed)
     neutral = list(scores["label_names"]).index("neutral")
     speech = ~np.isnan(scores["log_probabilities"]).any(axis=1)
@@ -71,12 +71,12 @@ def sessions(scores: dict, skewed: bool, seed: int) -> list[np.ndarray]:
         by_label = {label: rng.permutation(rows[scores["labels"][rows] == label]) for label in np.unique(scores["labels"][rows])}
         if skewed:
             others = [label for label in by_label if label != neutral]
-            want = {neutral: int(NEUTRAL_SHARE * SESSION_CLIPS)}
-            for i in range(SESSION_CLIPS - want[neutral]):
+            want = {neutral: int(NEUTRAL_SHARE * size)}
+            for i in range(size - want[neutral]):
                 want[others[i % len(others)]] = want.get(others[i % len(others)], 0) + 1
         else:
             labels = list(by_label)
-            want = {label: SESSION_CLIPS // len(labels) + (i < SESSION_CLIPS % len(labels)) for i, label in enumerate(labels)}
+            want = {label: size // len(labels) + (i < size % len(labels)) for i, label in enumerate(labels)}
         if any(len(by_label.get(label, [])) < n for label, n in want.items()):
             continue
         picked = np.concatenate([by_label[label][:n] for label, n in want.items()])
@@ -103,12 +103,13 @@ def replay(scores: dict, session: np.ndarray, config: dict, prior: np.ndarray, n
     return np.asarray(predicted), labels[session]
 
 
-def session_metrics(scores: dict, skewed: bool, decide) -> dict:
-    """UA and WA over every session of every test speaker (``SESSIONS_PER_SPEAKER`` seeds); ``decide(session)``
-    returns ``(predicted, references)`` of one session's row indices (it may leave enrollment clips out)."""
+def session_metrics(scores: dict, skewed: bool, decide, size: int = SESSION_CLIPS) -> dict:
+    """UA and WA over every session of ``size`` clips of every test speaker (``SESSIONS_PER_SPEAKER`` seeds);
+    ``decide(session)`` returns ``(predicted, references)`` of one session's row indices (it may leave enrollment
+    clips out)."""
     predicted, references = [], []
     for seed in range(SESSIONS_PER_SPEAKER):
-        for session in sessions(scores, skewed, seed):
+        for session in sessions(scores, skewed, seed, size):
             p, r = decide(session)
             predicted.append(p)
             references.append(r)

@@ -72,6 +72,16 @@ def bulk_predict(recognizer, files: list[str], args: argparse.Namespace) -> int:
     return EXIT_FAILED if stats["failed"] else 0
 
 
+def enrollment(items: list[str]) -> tuple[list[str], list[str] | None]:
+    """``--enroll`` items -> ``(files, labels)``: plain ``FILE``s are neutral clips (``labels`` None), ``LABEL=FILE``s
+    are labelled clips; the two kinds do not mix."""
+    split = [item.split("=", 1) if "=" in item and not Path(item).exists() else [None, item] for item in items]
+    labelled = [label is not None for label, _ in split]
+    if any(labelled) and not all(labelled):
+        raise SerError("--enroll takes either neutral clips (FILE ...) or labelled clips (LABEL=FILE ...), not both.")
+    return [path for _, path in split], ([label for label, _ in split] if all(labelled) else None)
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from ..inference.recognizer import EmotionRecognizer
 
@@ -91,10 +101,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for index, (path, row) in enumerate(found):
         groups.setdefault(speaker_of(path, row, args.adapt_by), []).append(index)
     records, failed = [None] * len(files), 0
+    enroll_files, enroll_labels = enrollment(args.enroll) if args.enroll else ([], None)
     for indices in groups.values():
         recognizer.reset_speaker()
-        if args.enroll:
-            recognizer.adapt_to(args.enroll)
+        if enroll_files:
+            recognizer.adapt_to(enroll_files, labels=enroll_labels)
         for index in indices:
             try:
                 records[index] = recognizer.predict(files[index], top_k=args.top_k).to_dict()
@@ -271,8 +282,9 @@ def add_commands(commands, parser_class) -> None:
     predict.add_argument("--adapt-by", default=None, metavar="folder|COLUMN",
                          help="adapt to each speaker apart: each parent folder's files, or each value of a CSV "
                               "manifest's column (e.g. speaker)")
-    predict.add_argument("--enroll", nargs="+", metavar="FILE", default=None,
-                         help="a few clips of the speaker's neutral voice: the baseline (implies --adapt)")
+    predict.add_argument("--enroll", nargs="+", metavar="FILE|LABEL=FILE", default=None,
+                         help="a few clips of the speaker's neutral voice: the baseline; or LABEL=FILE clips, a few in "
+                              "each emotion, to fit the speaker's map (implies --adapt)")
     predict.add_argument("--output", default=None, metavar="RESULTS.jsonl",
                          help="bulk mode: append one JSON line per file, resuming what the file already has")
     predict.add_argument("--workers", type=int, default=1, help="with --output: processes decoding audio ahead")

@@ -6,6 +6,10 @@ adapter estimates that shift as the running mean of the session's log probabilit
 seen it subtracts ``strength`` times the shift. Enrollment sets the shift from a few clips of the speaker's
 neutral voice instead (``enroll``: their mean minus the population's mean over neutral clips). Memory is one
 vector and a count, whatever the session's length; :meth:`reset` starts a new speaker.
+
+Labelled enrollment (``enroll(log_probabilities, labels)``: a few clips of the speaker in each emotion, recorded
+beforehand) fits a map of the log probabilities ``x + x W + b`` to those labels (:func:`fit_speaker_map`), which
+moves the boundaries between emotions for this speaker, not only their offsets; it then replaces the running shift.
 """
 
 from __future__ import annotations
@@ -16,6 +20,36 @@ import numpy as np
 # skewed (60% neutral) sessions at most 1 point of UA or WA (recipes/scripts/adaptation_study.py).
 STRENGTH = 0.5
 WARMUP = 10
+# Labelled enrollment's weight decay and map, chosen the same way (recipes/scripts/adaptation_ceiling.py).
+ENROLL_L2 = 0.3
+ENROLL_AFFINE = True
+
+
+def fit_speaker_map(log_probabilities, labels, l2: float = ENROLL_L2, affine: bool = ENROLL_AFFINE,
+                    balanced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """``(W (num_labels, num_labels), b (num_labels,))`` minimizing the cross-entropy of ``x + x @ W + b`` against
+    ``labels (clips,)`` (label indices) for ``x = log_probabilities (clips, num_labels)``, plus ``l2`` times their
+    squared norm; ``W`` stays zero unless ``affine``. ``balanced`` weighs each emotion's clips equally."""
+    import torch
+
+    x = torch.as_tensor(np.asarray(log_probabilities, dtype=np.float32))
+    t = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    weight = None
+    if balanced:
+        counts = torch.bincount(t, minlength=x.shape[1]).float()
+        weight = torch.where(counts > 0, 1 / counts.clamp(min=1), torch.zeros_like(counts))
+    w = torch.zeros(x.shape[1], x.shape[1], requires_grad=affine)
+    b = torch.zeros(x.shape[1], requires_grad=True)
+    optimizer = torch.optim.LBFGS([w, b] if affine else [b], max_iter=100)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(x + x @ w + b, t, weight=weight) + l2 * ((w ** 2).sum() + (b ** 2).sum())
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return w.detach().numpy().astype(np.float64), b.detach().numpy().astype(np.float64)
 
 
 class SessionAdapter:
@@ -34,11 +68,12 @@ class SessionAdapter:
         self._sum: np.ndarray | None = None
         self.count = 0
         self._enrolled: np.ndarray | None = None
+        self._map: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def active(self) -> bool:
         """Whether the scores are being adapted (enrolled, or past the warm-up)."""
-        return self._enrolled is not None or self.count >= self.warmup
+        return self._map is not None or self._enrolled is not None or self.count >= self.warmup
 
     def offset(self) -> np.ndarray | None:
         """The speaker's estimated shift of the log probabilities, or ``None`` before the warm-up."""
@@ -49,9 +84,13 @@ class SessionAdapter:
         mean = self._sum / self.count
         return mean - (self.prior if self.prior is not None else mean.mean())
 
-    def enroll(self, log_probabilities) -> None:
-        """Set the shift from clips of the speaker's neutral voice ``(clips, num_labels)``."""
+    def enroll(self, log_probabilities, labels=None) -> None:
+        """Set the shift from clips of the speaker's neutral voice ``(clips, num_labels)``; with ``labels (clips,)``
+        (label indices of clips in several emotions), fit the speaker's map to them instead."""
         rows = np.atleast_2d(np.asarray(log_probabilities, dtype=np.float64))
+        if labels is not None:
+            self._map = fit_speaker_map(rows, labels)
+            return
         reference = self.neutral_prior if self.neutral_prior is not None else rows.mean()
         self._enrolled = rows.mean(axis=0) - reference
 
@@ -64,7 +103,10 @@ class SessionAdapter:
     def __call__(self, log_probabilities) -> np.ndarray:
         log_probabilities = np.asarray(log_probabilities, dtype=np.float64)
         offset = self.offset()
-        adapted = log_probabilities if offset is None else log_probabilities - self.strength * offset
+        if self._map is not None:
+            adapted = log_probabilities + log_probabilities @ self._map[0] + self._map[1]
+        else:
+            adapted = log_probabilities if offset is None else log_probabilities - self.strength * offset
         self._sum = log_probabilities.copy() if self._sum is None else self._sum + log_probabilities
         self.count += 1
         return adapted

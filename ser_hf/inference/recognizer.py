@@ -115,15 +115,29 @@ class EmotionRecognizer:
 
     # --- speaker adaptation (ser_hf.inference.adaptation) --------------------------------------------
 
-    def adapt_to(self, neutral_clips, sampling_rate: int | None = None) -> None:
-        """Enrollment: a few clips (paths or arrays) of the speaker's neutral voice set the speaker's baseline."""
-        clips = neutral_clips if isinstance(neutral_clips, (list, tuple)) else [neutral_clips]
-        rows = [self.score(self.waveform(clip, sampling_rate)).probabilities for clip in clips]
-        rows = [np.log(np.maximum(p, 1e-30)) for p in rows if p is not None]
-        if not rows:
+    def adapt_to(self, clips, sampling_rate: int | None = None, labels=None) -> None:
+        """Enrollment: a few clips (paths or arrays) of the speaker's neutral voice set the speaker's baseline; with
+        ``labels`` (one emotion name per clip, a few clips in each emotion the speaker will use), the speaker's map
+        of the scores is fitted to them instead (labelled enrollment, ``SessionAdapter.enroll``)."""
+        clips = list(clips) if isinstance(clips, (list, tuple)) else [clips]
+        if labels is not None:
+            labels = [labels] if isinstance(labels, str) else list(labels)
+            if len(labels) != len(clips):
+                raise SerError(f"adapt_to got {len(clips)} clips but {len(labels)} labels; give one label per clip.")
+            unknown = sorted(set(labels) - set(self.labels))
+            if unknown:
+                raise SerError(f"Unknown enrollment label(s) {', '.join(unknown)}; this model knows "
+                               f"{', '.join(self.labels)}.")
+        scored = [self.score(self.waveform(clip, sampling_rate)).probabilities for clip in clips]
+        keep = [i for i, p in enumerate(scored) if p is not None]
+        if not keep:
             raise SerError("None of the enrollment clips has speech; record a few seconds of the speaker talking.")
+        rows = np.stack([np.log(np.maximum(scored[i], 1e-30)) for i in keep])
         self.adapter = self.adapter or new_adapter(self.model.config)
-        self.adapter.enroll(np.stack(rows))
+        if labels is None:
+            self.adapter.enroll(rows)
+        else:
+            self.adapter.enroll(rows, [self.labels.index(labels[i]) for i in keep])
 
     def reset_speaker(self) -> None:
         """A new speaker: forget the session's statistics (and any enrollment)."""

@@ -149,6 +149,23 @@ def test_predict_enroll_with_labelled_clips(folder, tmp_path):
     assert mixed.returncode != 0 and "not both" in mixed.stderr and mixed.stderr.count("\n") == 1
     unknown = predict(f"calm={tmp_path / 'happy.wav'}")
     assert unknown.returncode != 0 and "Unknown enrollment label(s) calm" in unknown.stderr
+    sf.write(str(tmp_path / "long.wav"), np.concatenate([voice(1.5, seed=30 + i) for i in range(2)]), 16000)
+    stream = subprocess.run([sys.executable, "-m", "ser_hf.cli", "stream", str(tmp_path / "long.wav"), "--model",
+                             str(folder), "--no-vad", "--json", "--enroll",
+                             *(f"{label}={tmp_path / label}.wav" for label in LABELS)],
+                            capture_output=True, text=True, timeout=300)
+    assert stream.returncode == 0, stream.stderr[-2000:]
+    updates = [json.loads(line) for line in stream.stdout.splitlines()]
+    assert updates and all(u["adapted"] is True for u in updates)  # enrolled: adapted from the first update
+
+
+def test_an_enrolled_stream_adapts_from_the_start_until_reset(folder):
+    clips = [voice(1.5, seed=i) for i in range(4)]
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(folder, vad=False), smoothing=0.0)
+    stream.adapt_to(clips, sampling_rate=16000, labels=LABELS)
+    assert all(u.adapted for u in stream.push(voice(3.0, seed=9), 16000))
+    stream.reset()
+    assert not any(u.adapted for u in stream.push(voice(3.0, seed=9), 16000))
 
 
 def test_predict_adapt_json_by_folder(folder, tmp_path):

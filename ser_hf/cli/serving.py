@@ -159,16 +159,26 @@ def _print_update(update, as_json: bool) -> None:
         print(f"{update.time:8.2f} s  {update.label:<10} {top}", flush=True)
 
 
-def cmd_stream(args: argparse.Namespace) -> int:
-    import time as _time
-
-    from ..data.audio_files import load_audio
+def enrolled_stream(args: argparse.Namespace):
+    """The ``StreamingRecognizer`` of ``stream`` / ``listen``, enrolled with ``--enroll`` when given."""
     from ..inference.recognizer import EmotionRecognizer
     from ..inference.streaming import StreamingRecognizer
 
     stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads, backend=args.backend),
                                  window_s=args.window, hop_s=args.hop, vad=args.vad, smoothing=args.smoothing,
                                  adapt=args.adapt)
+    if args.enroll:
+        files, labels = enrollment(args.enroll)
+        stream.adapt_to(files, labels=labels)
+    return stream
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    import time as _time
+
+    from ..data.audio_files import load_audio
+
+    stream = enrolled_stream(args)
     try:
         wave = load_audio(args.file, stream.rate)  # any format, at the model's rate: chunks need no resampling
     except SerError as err:
@@ -192,9 +202,6 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from ..inference.recognizer import EmotionRecognizer
-    from ..inference.streaming import StreamingRecognizer
-
     try:
         import sounddevice as sd
     except ImportError:
@@ -208,9 +215,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     except Exception:
         raise SerError("No audio input device found; connect a microphone or use `ser-hf stream FILE`.") from None
     rate = int(device["default_samplerate"])
-    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads, backend=args.backend),
-                                 window_s=args.window, hop_s=args.hop, vad=args.vad, smoothing=args.smoothing,
-                                 adapt=args.adapt)
+    stream = enrolled_stream(args)
     print(f"Listening on {device['name']} at {rate} Hz; Ctrl-C stops.", file=sys.stderr)
     with sd.InputStream(samplerate=rate, channels=1, dtype="float32", blocksize=int(rate * 0.1)) as mic:
         deadline = None if not args.seconds else args.seconds * rate
@@ -310,6 +315,8 @@ def add_commands(commands, parser_class) -> None:
         sub.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
                          help="Silero VAD as well as the energy gate decides \"no speech\" (default: on)")
         sub.add_argument("--adapt", action="store_true", help="adapt to the speaker within the session")
+        sub.add_argument("--enroll", nargs="+", metavar="FILE|LABEL=FILE", default=None,
+                         help="enroll the speaker first, as for predict (neutral clips, or LABEL=FILE clips)")
         sub.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
         sub.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)
         sub.add_argument("--json", action="store_true", help="JSON lines")

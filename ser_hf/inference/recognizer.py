@@ -115,15 +115,14 @@ class EmotionRecognizer:
 
     # --- speaker adaptation (ser_hf.inference.adaptation) --------------------------------------------
 
-    def adapt_to(self, clips, sampling_rate: int | None = None, labels=None) -> None:
-        """Enrollment: a few clips (paths or arrays) of the speaker's neutral voice set the speaker's baseline; with
-        ``labels`` (one emotion name per clip, a few clips in each emotion the speaker will use), the speaker's map
-        of the scores is fitted to them instead (labelled enrollment, ``SessionAdapter.enroll``)."""
+    def enrollment(self, clips, sampling_rate: int | None = None, labels=None) -> tuple[np.ndarray, list[int] | None]:
+        """``(log_probabilities (clips with speech, num_labels), label indices or None)`` of enrollment clips (paths
+        or arrays), for :meth:`SessionAdapter.enroll`; ``labels`` gives one emotion name per clip."""
         clips = list(clips) if isinstance(clips, (list, tuple)) else [clips]
         if labels is not None:
             labels = [labels] if isinstance(labels, str) else list(labels)
             if len(labels) != len(clips):
-                raise SerError(f"adapt_to got {len(clips)} clips but {len(labels)} labels; give one label per clip.")
+                raise SerError(f"Enrollment got {len(clips)} clips but {len(labels)} labels; give one label per clip.")
             unknown = sorted(set(labels) - set(self.labels))
             if unknown:
                 raise SerError(f"Unknown enrollment label(s) {', '.join(unknown)}; this model knows "
@@ -133,11 +132,15 @@ class EmotionRecognizer:
         if not keep:
             raise SerError("None of the enrollment clips has speech; record a few seconds of the speaker talking.")
         rows = np.stack([np.log(np.maximum(scored[i], 1e-30)) for i in keep])
+        return rows, None if labels is None else [self.labels.index(labels[i]) for i in keep]
+
+    def adapt_to(self, clips, sampling_rate: int | None = None, labels=None) -> None:
+        """Enrollment: a few clips (paths or arrays) of the speaker's neutral voice set the speaker's baseline; with
+        ``labels`` (one emotion name per clip, a few clips in each emotion the speaker will use), the speaker's map
+        of the scores is fitted to them instead (labelled enrollment, ``SessionAdapter.enroll``)."""
+        rows, label_ids = self.enrollment(clips, sampling_rate, labels)
         self.adapter = self.adapter or new_adapter(self.model.config)
-        if labels is None:
-            self.adapter.enroll(rows)
-        else:
-            self.adapter.enroll(rows, [self.labels.index(labels[i]) for i in keep])
+        self.adapter.enroll(rows, label_ids)
 
     def reset_speaker(self) -> None:
         """A new speaker: forget the session's statistics (and any enrollment)."""

@@ -82,6 +82,13 @@ class StreamingRecognizer:
     def labels(self) -> list[str]:
         return self.recognizer.labels
 
+    def adapt_to(self, clips, sampling_rate: int | None = None, labels=None) -> None:
+        """Enroll this stream's speaker: :meth:`EmotionRecognizer.adapt_to` (neutral clips, or labelled ones), kept
+        until :meth:`reset`."""
+        rows, label_ids = self.recognizer.enrollment(clips, sampling_rate, labels)
+        self.adapter = self.adapter or new_adapter(self.recognizer.model.config)
+        self.adapter.enroll(rows, label_ids)
+
     def reset(self) -> None:
         """Forget the audio, the resamplers, the smoothing and the speaker (a new session)."""
         if getattr(self, "adapter", None) is not None:

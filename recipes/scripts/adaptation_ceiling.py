@@ -73,47 +73,76 @@ ENROLL_SEEDS = 5
 
 
 def set_aside(scores: dict, k: int, seed: int = 0) -> tuple[dict, dict]:
-    """``(rest, maps_input)``: ``scores`` without ``k`` clips with speech per speaker and emotion (drawn by
-    ``seed``; fewer where the speaker has fewer), and ``{speaker: (log_p, labels)}`` of the clips set aside."""
+    """``(rest, aside)``: ``scores`` without ``k`` clips with speech per speaker and emotion (drawn by ``seed``; fewer
+    where the speaker has fewer), and ``{speaker: the same keys, of that speaker's clips set aside}``."""
     rng = np.random.default_rng(seed)
-    log_p, labels, speakers = scores["log_probabilities"], scores["labels"], scores["speakers"]
-    speech = ~np.isnan(log_p).any(axis=1)
+    labels, speakers = scores["labels"], scores["speakers"]
+    speech = ~np.isnan(scores["log_probabilities"]).any(axis=1)
     aside = np.zeros(len(labels), dtype=bool)
     for s in np.unique(speakers):
         for c in np.unique(labels[speakers == s]):
             rows = np.flatnonzero((speakers == s) & (labels == c) & speech)
             aside[rng.permutation(rows)[:k]] = True
-    rest = {key: (value[~aside] if key != "label_names" else value) for key, value in scores.items()}
-    enrolment = {s: (log_p[aside & (speakers == s)], labels[aside & (speakers == s)]) for s in np.unique(speakers)}
-    return rest, enrolment
+
+    def rows(mask: np.ndarray) -> dict:
+        return {key: (value[mask] if key != "label_names" else value) for key, value in scores.items()}
+
+    return rows(~aside), {s: rows(aside & (speakers == s)) for s in np.unique(speakers)}
 
 
-def enrolled_beforehand(scores: dict, k: int, settings: list[tuple[bool, float] | None]) -> dict:
-    """``{setting: {"balanced": metrics, "skewed": metrics}}`` of the sessions drawn after :func:`set_aside`, each
-    metric the mean over ``ENROLL_SEEDS`` draws of the clips set aside; a setting is ``(affine, l2)``, or ``None``
-    for no map on the same sessions."""
-    out = {setting: {"balanced": [], "skewed": []} for setting in settings}
+def logit_map(affine: bool, l2: float):
+    """A ``fit`` for :func:`enrolled_beforehand`: the speaker's map of the log probabilities (offset or affine)."""
+    def fit(enrolment: dict):
+        w, b = fit_speaker_map(enrolment["log_probabilities"], enrolment["labels"], l2, affine=affine)
+        return lambda rows, session: rows["log_probabilities"][session] @ (np.eye(len(b)) + w) + b
+    return fit
+
+
+def enrolled_beforehand(scores: dict, k: int, fits: dict) -> dict:
+    """``{name: {"balanced": metrics, "skewed": metrics}}`` of the sessions drawn after :func:`set_aside`, each
+    metric the mean over ``ENROLL_SEEDS`` draws of the clips set aside. ``fits[name](speaker's clips set aside)``
+    returns ``adapt(rows, session) -> scores (clips, classes)``; a ``None`` fit scores the same sessions unadapted."""
+    out = {name: {"balanced": [], "skewed": []} for name in fits}
     for seed in range(ENROLL_SEEDS):
-        rest, enrolment = set_aside(scores, k, seed)
-        for setting in settings:
-            maps = {s: fit_speaker_map(x, t, setting[1], affine=setting[0]) for s, (x, t) in enrolment.items()} \
-                if setting is not None else {}
+        rest, aside = set_aside(scores, k, seed)
+        for name, fit in fits.items():
+            adapters = {s: fit(e) for s, e in aside.items()} if fit is not None else {}
 
             def decide(session: np.ndarray) -> tuple:
-                x = rest["log_probabilities"][session]
-                if maps:
-                    w, b = maps[rest["speakers"][session[0]]]
-                    x = x + x @ w + b
+                speaker = rest["speakers"][session[0]]
+                x = adapters[speaker](rest, session) if adapters else rest["log_probabilities"][session]
                 return x.argmax(axis=1), rest["labels"][session]
 
-            for kind in out[setting]:
-                out[setting][kind].append(session_metrics(rest, kind == "skewed", decide, ENROLLED_SESSION_CLIPS))
-    return {setting: {kind: {m: float(np.mean([r[m] for r in runs])) for m in runs[0]} for kind, runs in kinds.items()}
-            for setting, kinds in out.items()}
+            for kind in out[name]:
+                out[name][kind].append(session_metrics(rest, kind == "skewed", decide, ENROLLED_SESSION_CLIPS))
+    return {name: {kind: {m: float(np.mean([r[m] for r in runs])) for m in runs[0]} for kind, runs in kinds.items()}
+            for name, kinds in out.items()}
 
 
-def describe(setting: tuple[bool, float] | None) -> str:
-    return "none" if setting is None else f"{'affine' if setting[0] else 'offset'} L2 {setting[1]}"
+def choose(validation: dict, fits: dict) -> str | None:
+    """The fit admissible at every ``k`` of ``ENROLL_PER_EMOTION`` on the validation speakers with the best mean
+    balanced UA over them (``None`` if none is); prints every cell."""
+    tried = {k: enrolled_beforehand(validation, k, {"none": None, **fits}) for k in ENROLL_PER_EMOTION}
+    for k, results in tried.items():
+        print(f"validation, {k} per emotion (balanced UA / skewed UA / skewed WA): " + "; ".join(
+            f"{name} {r['balanced']['ua']:.3f} / {r['skewed']['ua']:.3f} / {r['skewed']['wa']:.3f}"
+            for name, r in results.items()))
+    ok = [name for name in fits if all(admissible_over(r[name], r["none"]) for r in tried.values())]
+    return max(ok, key=lambda n: np.mean([r[n]["balanced"]["ua"] for r in tried.values()])) if ok else None
+
+
+def enrolled_rows(validation: dict, test: dict, fits: dict) -> dict:
+    """Test rows ``{name: {"balanced", "skewed"}}`` of the fit :func:`choose` picks, beside no adaptation, per ``k``."""
+    best, rows = choose(validation, fits), {}
+    if best is None:
+        print("labelled enrollment beforehand: no setting is admissible at every k")
+        return rows
+    print(f"chosen on validation: {best}")
+    for k in ENROLL_PER_EMOTION:
+        result = enrolled_beforehand(test, k, {"none": None, best: fits[best]})
+        rows[f"none, on the sessions left after setting aside {k} per emotion"] = result["none"]
+        rows[f"enrolled beforehand, {k} per emotion, {best}"] = result[best]
+    return rows
 
 
 def admissible_over(result: dict, base: dict) -> bool:
@@ -146,24 +175,9 @@ def main() -> None:
     if l2 is not None:
         rows["none, on the clips labelled enrollment scores"] = cells(test, "unenrolled")
         rows[f"labelled enrollment, one clip per emotion, L2 {l2}"] = cells(test, "labelled", l2)
-    # Labelled enrollment beforehand: one setting (map, L2) for every k, chosen on the validation speakers: the best
-    # mean balanced UA over the k among the settings admissible at every k.
-    settings = [None] + [(affine, l2) for affine in (False, True) for l2 in L2_WEIGHTS]
-    tried = {k: enrolled_beforehand(validation, k, settings) for k in ENROLL_PER_EMOTION}
-    for k, results in tried.items():
-        print(f"validation, {k} per emotion (balanced UA / skewed UA / skewed WA): " + "; ".join(
-            f"{describe(s)} {r['balanced']['ua']:.3f} / {r['skewed']['ua']:.3f} / {r['skewed']['wa']:.3f}"
-            for s, r in results.items()))
-    ok = [s for s in settings[1:] if all(admissible_over(r[s], r[None]) for r in tried.values())]
-    if ok:
-        best = max(ok, key=lambda s: np.mean([r[s]["balanced"]["ua"] for r in tried.values()]))
-        print(f"chosen on validation: {describe(best)}")
-        for k in ENROLL_PER_EMOTION:
-            result = enrolled_beforehand(test, k, [None, best])
-            rows[f"none, on the sessions left after setting aside {k} per emotion"] = result[None]
-            rows[f"enrolled beforehand, {k} per emotion, {describe(best)}"] = result[best]
-    else:
-        print("labelled enrollment beforehand: no setting is admissible at every k")
+    # Labelled enrollment beforehand: one setting (map, L2) for every k, chosen on the validation speakers.
+    rows.update(enrolled_rows(validation, test, {f"{'affine' if affine else 'offset'} L2 {l2}": logit_map(affine, l2)
+                                                 for affine in (False, True) for l2 in L2_WEIGHTS}))
     print(f"| {args.model}, fold {args.fold} test | balanced UA | balanced WA | skewed UA | skewed WA | sessions |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():

@@ -1,0 +1,89 @@
+"""Labelled enrollment in the embedding: the speaker's few labelled clips fine-tune the classifier itself (issue 18).
+
+``adaptation_ceiling.py``'s labelled enrollment maps the 7 log probabilities (``x + x W + b``, 56 parameters). Here
+the same clips set aside beforehand (``k`` per emotion) move the shipped classifier's weights on the pooled embedding
+``z`` the classifier reads: ``W0 + dW``, ``b0 + db`` fitted by class-weighted cross-entropy plus ``l2`` times
+``|dW|^2 + |db|^2`` (so that a few clips move it only a little). Both are measured on the same sessions, against no
+adaptation; each one's L2 weight is chosen on the validation speakers by ``adaptation_ceiling.choose``.
+
+The embeddings come from ``speaker_normalized_head.embeddings`` (one pass over the whole clip, no speech gate, no
+temperature), so its "none" rows differ slightly from ``adaptation_ceiling.py``'s.
+
+    python recipes/scripts/enrollment_head.py --model default --fold 1 --data-dir ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.special import log_softmax
+
+sys.path.insert(0, str(Path(__file__).parent))
+from adaptation_ceiling import L2_WEIGHTS, enrolled_rows, logit_map  # noqa: E402
+from speaker_normalized_head import embeddings  # noqa: E402
+
+from ser_hf.scoring.loading import load_model  # noqa: E402
+
+HEAD_L2 = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+def head_fit(w0: np.ndarray, b0: np.ndarray, l2: float):
+    """A ``fit`` for ``adaptation_ceiling.enrolled_beforehand``: the classifier ``(w0 (classes, dim), b0)`` moved
+    towards the speaker's clips set aside, scoring ``log_softmax(z @ W.T + b)``."""
+    def fit(enrolment: dict):
+        z = torch.as_tensor(enrolment["z"], dtype=torch.float32)
+        t = torch.as_tensor(enrolment["labels"], dtype=torch.int64)
+        counts = torch.bincount(t, minlength=len(b0)).float()
+        weight = torch.where(counts > 0, 1 / counts.clamp(min=1), torch.zeros_like(counts))
+        base_w, base_b = torch.as_tensor(w0), torch.as_tensor(b0)
+        dw = torch.zeros_like(base_w, requires_grad=True)
+        db = torch.zeros_like(base_b, requires_grad=True)
+        optimizer = torch.optim.LBFGS([dw, db], max_iter=100)
+
+        def closure():
+            optimizer.zero_grad()
+            logits = z @ (base_w + dw).T + base_b + db
+            loss = torch.nn.functional.cross_entropy(logits, t, weight=weight) + l2 * ((dw ** 2).sum() + (db ** 2).sum())
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+        w, b = (base_w + dw).detach().numpy(), (base_b + db).detach().numpy()
+        return lambda rows, session: log_softmax(rows["z"][session] @ w.T + b, axis=1)
+    return fit
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="default")
+    parser.add_argument("--fold", type=int, default=1)
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    network, _ = load_model(args.model)
+    w0 = network.classifier.weight.detach().numpy().astype(np.float32)
+    b0 = network.classifier.bias.detach().numpy().astype(np.float32)
+    parts = {}
+    for part in ("validation", "test"):
+        data = embeddings(args.model, args.fold, part, args.data_dir)
+        assert np.allclose(data["z"] @ w0.T + b0, data["logits"], atol=1e-3)  # the classifier reads z
+        parts[part] = {"log_probabilities": log_softmax(data["logits"], axis=1), "z": data["z"],
+                       "labels": data["labels"], "speakers": data["speakers"], "label_names": data["label_names"]}
+    rows = {}
+    for name, fits in (("the log probabilities' map", {f"{'affine' if a else 'offset'} L2 {l2}": logit_map(a, l2)
+                                                       for a in (False, True) for l2 in L2_WEIGHTS}),
+                       ("the classifier on the embedding", {f"head L2 {l2}": head_fit(w0, b0, l2) for l2 in HEAD_L2})):
+        print(f"# {name}")
+        rows.update(enrolled_rows(parts["validation"], parts["test"], fits))
+    print(f"| {args.model}, fold {args.fold} test, sessions of 10 | balanced UA | balanced WA | skewed UA | skewed WA |")
+    print("|---|---:|---:|---:|---:|")
+    for name, r in rows.items():
+        print(f"| {name} | {r['balanced']['ua']:.3f} | {r['balanced']['wa']:.3f} | {r['skewed']['ua']:.3f} | "
+              f"{r['skewed']['wa']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

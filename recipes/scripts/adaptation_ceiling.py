@@ -25,14 +25,13 @@ scores of one model and fold:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptation_study import clip_scores, session_metrics
+from adaptation_study import clip_scores, model_fold_args, session_metrics
 
 from ser_hf.inference.adaptation import fit_speaker_map
 
@@ -151,11 +150,7 @@ def admissible_over(result: dict, base: dict) -> bool:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--fold", type=int, required=True)
-    parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args()
+    args = model_fold_args(__doc__.splitlines()[0], model=None)
     validation, test = (clip_scores(args.model, args.fold, part, args.data_dir) for part in ("validation", "test"))
 
     def cells(scores, method, l2=0.0):
@@ -178,7 +173,13 @@ def main() -> None:
     # Labelled enrollment beforehand: one setting (map, L2) for every k, chosen on the validation speakers.
     rows.update(enrolled_rows(validation, test, {f"{'affine' if affine else 'offset'} L2 {l2}": logit_map(affine, l2)
                                                  for affine in (False, True) for l2 in L2_WEIGHTS}))
-    print(f"| {args.model}, fold {args.fold} test | balanced UA | balanced WA | skewed UA | skewed WA | sessions |")
+    print_rows(f"{args.model}, fold {args.fold} test", rows)
+
+
+def print_rows(title: str, rows: dict) -> None:
+    """``rows`` (``{name: {"balanced", "skewed"}}``) as a Markdown table: UA and WA of both kinds of session, and
+    how many sessions each had."""
+    print(f"| {title} | balanced UA | balanced WA | skewed UA | skewed WA | sessions |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, r in rows.items():
         print(f"| {name} | {r['balanced']['ua']:.3f} | {r['balanced']['wa']:.3f} | {r['skewed']['ua']:.3f} | "

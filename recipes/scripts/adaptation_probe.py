@@ -18,7 +18,6 @@ one line per configuration: the change of balanced UA/WA and skewed UA/WA, on va
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import pickle
 import sys
@@ -149,11 +148,7 @@ def replay(data: dict, factory, skewed: bool) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--fold", type=int, default=1)
-    parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args()
+    args = study.model_fold_args(__doc__.splitlines()[0])
     torch.set_num_threads(1)
     network, fe = load_model(args.model)
     network.eval()

@@ -38,6 +38,16 @@ CANDIDATES = [{"method": "none"}] + [
     {"method": "session", "strength": s} for s in (0.5, 1.0)]  # the whole session at once (not causal): a bound
 
 
+def model_fold_args(description: str, model: str | None = "default") -> argparse.Namespace:
+    """The probes' common arguments: ``--model`` (a bundled name or a folder; required where ``model`` is None),
+    ``--fold`` and ``--data-dir``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--model", default=model, required=model is None)
+    parser.add_argument("--fold", type=int, default=1, required=model is None)
+    parser.add_argument("--data-dir", default=None)
+    return parser.parse_args()
+
+
 def clip_scores(model: str, fold: int, part: str, data_dir) -> dict:
     """``{"log_probabilities", "labels", "speakers", "label_names"}`` of every clip of the part, cached."""
     path = CACHE / f"{model.strip('/').replace('/', '_')}_fold{fold}_{part}.npz"

@@ -14,7 +14,6 @@ temperature), so its "none" rows differ slightly from ``adaptation_ceiling.py``'
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -23,7 +22,8 @@ import torch
 from scipy.special import log_softmax
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptation_ceiling import L2_WEIGHTS, enrolled_rows, logit_map  # noqa: E402
+from adaptation_ceiling import L2_WEIGHTS, enrolled_rows, logit_map, print_rows  # noqa: E402
+from adaptation_study import model_fold_args  # noqa: E402
 from speaker_normalized_head import embeddings  # noqa: E402
 
 from ser_hf.scoring.loading import load_model  # noqa: E402
@@ -58,11 +58,7 @@ def head_fit(w0: np.ndarray, b0: np.ndarray, l2: float):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="default")
-    parser.add_argument("--fold", type=int, default=1)
-    parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args()
+    args = model_fold_args(__doc__.splitlines()[0])
     network, _ = load_model(args.model)
     w0 = network.classifier.weight.detach().numpy().astype(np.float32)
     b0 = network.classifier.bias.detach().numpy().astype(np.float32)
@@ -78,11 +74,7 @@ def main() -> None:
                        ("the classifier on the embedding", {f"head L2 {l2}": head_fit(w0, b0, l2) for l2 in HEAD_L2})):
         print(f"# {name}")
         rows.update(enrolled_rows(parts["validation"], parts["test"], fits))
-    print(f"| {args.model}, fold {args.fold} test, sessions of 10 | balanced UA | balanced WA | skewed UA | skewed WA |")
-    print("|---|---:|---:|---:|---:|")
-    for name, r in rows.items():
-        print(f"| {name} | {r['balanced']['ua']:.3f} | {r['balanced']['wa']:.3f} | {r['skewed']['ua']:.3f} | "
-              f"{r['skewed']['wa']:.3f} |")
+    print_rows(f"{args.model}, fold {args.fold} test, sessions of 10", rows)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,8 @@ def test_adapt_to_with_labels_fits_the_map_and_rejects_bad_labels(folder):
         recognizer.adapt_to(clips, sampling_rate=16000, labels=LABELS[:3])
     with pytest.raises(SerError, match="Unknown enrollment label.*calm"):
         recognizer.adapt_to(clips[:1], sampling_rate=16000, labels=["calm"])
+    with pytest.raises(SerError, match="at least 2 emotions"):  # one emotion would become the only answer
+        recognizer.adapt_to(clips[:2], sampling_rate=16000, labels=["happy", "happy"])
 
 
 def test_predict_enroll_with_labelled_clips(folder, tmp_path):
@@ -149,6 +151,8 @@ def test_predict_enroll_with_labelled_clips(folder, tmp_path):
     assert mixed.returncode != 0 and "not both" in mixed.stderr and mixed.stderr.count("\n") == 1
     unknown = predict(f"calm={tmp_path / 'happy.wav'}")
     assert unknown.returncode != 0 and "Unknown enrollment label(s) calm" in unknown.stderr
+    single = predict(f"happy={tmp_path / 'happy.wav'}")
+    assert single.returncode != 0 and "at least 2 emotions" in single.stderr and single.stderr.count("\n") == 1
     sf.write(str(tmp_path / "long.wav"), np.concatenate([voice(1.5, seed=30 + i) for i in range(2)]), 16000)
     stream = subprocess.run([sys.executable, "-m", "ser_hf.cli", "stream", str(tmp_path / "long.wav"), "--model",
                              str(folder), "--no-vad", "--json", "--enroll",

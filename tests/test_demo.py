@@ -10,8 +10,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_hf.demo import LiveSession, ModelPool, build_demo, launch, predict_upload, stream_microphone
-from ser_hf.inference import NO_SPEECH
+from ser_hf.demo import (
+    LiveSession,
+    ModelPool,
+    add_enrollment_clip,
+    build_demo,
+    clear_enrollment,
+    launch,
+    predict_upload,
+    reset_session,
+    stream_microphone,
+)
+from ser_hf.inference import NO_SPEECH, StreamingRecognizer
 from tests.conftest import save_tiny_cnn, voice
 
 LABELS = ["neutral", "happy", "sad", "angry"]
@@ -70,6 +80,42 @@ def test_microphone_handler_irregular_48k_int16_chunks_and_silence(pool):
     stereo = np.stack([audio[:48000]] * 2, axis=1)
     label, _, other = stream_microphone((48000, stereo), None, "test-cnn", pool)  # a new session is separate
     assert other is not session
+
+
+def test_live_enrollment_fits_the_stream_to_the_labelled_clips(tmp_path, pool):
+    clips = {}
+    for i, emotion in enumerate(["happy", "sad"]):
+        clips[emotion] = tmp_path / f"{emotion}.wav"
+        sf.write(str(clips[emotion]), voice(1.5, 16000, seed=40 + i), 16000)
+    silent = tmp_path / "silent.wav"
+    sf.write(str(silent), np.zeros(24000, np.float32), 16000)
+    status, session = add_enrollment_clip(str(silent), "happy", None, "test-cnn", pool)
+    assert status.startswith("**Clip not added.** None of the enrollment clips has speech") and not session.enrollment
+    assert "Unknown enrollment label(s) calm" in add_enrollment_clip(str(clips["happy"]), "calm", session, "test-cnn",
+                                                                    pool)[0]
+    assert add_enrollment_clip(None, "happy", session, "test-cnn", pool)[0] == "Record or upload a clip first."
+    status, session = add_enrollment_clip(str(clips["happy"]), "happy", session, "test-cnn", pool)
+    assert status == "Enrollment: happy 1. Add a clip in at least 1 more emotion(s) to use it."
+    audio = voice(3.0, 16000, seed=7)
+    label, _, session = stream_microphone((16000, audio), session, "test-cnn", pool)
+    assert not session.enrolled and "enrollment" not in label  # one emotion is not used
+    status, session = add_enrollment_clip(str(clips["sad"]), "sad", session, "test-cnn", pool)
+    assert status.startswith("Enrollment: happy 1, sad 1. The live label is fitted")
+    label, rows, session = stream_microphone((16000, audio), session, "test-cnn", pool)
+    assert session.enrolled and label.endswith("*Fitted to this speaker's 2 enrollment clips.*")
+    # The known answer: the library's stream enrolled on the same clips gives the same scores.
+    expected = StreamingRecognizer(pool.get("test-cnn"), window_s=2.0, hop_s=0.5)
+    expected.adapt_to([str(clips["happy"]), str(clips["sad"])], labels=["happy", "sad"])
+    updates = expected.push(audio, 16000)
+    assert [r[1] for r in rows] == [pytest.approx(u.scores, abs=1e-6) for u in updates]
+    plain = StreamingRecognizer(pool.get("test-cnn"), window_s=2.0, hop_s=0.5).push(audio, 16000)
+    assert updates[-1].scores != pytest.approx(plain[-1].scores, abs=1e-4)
+    session = reset_session(session)[0]
+    assert len(session.enrollment) == 2  # Reset starts the chart again and keeps the enrollment
+    status, session = clear_enrollment(session)
+    label, rows, session = stream_microphone((16000, audio), session, "test-cnn", pool)
+    assert status == "No enrollment clips yet." and not session.enrolled
+    assert rows[-1][1] == pytest.approx(plain[-1].scores, abs=1e-6)
 
 
 def free_port() -> int:

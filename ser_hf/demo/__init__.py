@@ -6,7 +6,9 @@ from .app import (
     BUNDLED_MODELS,
     LiveSession,
     ModelPool,
+    add_enrollment_clip,
     build_demo,
+    clear_enrollment,
     launch,
     predict_upload,
     reset_session,
@@ -14,5 +16,5 @@ from .app import (
     timeline_points,
 )
 
-__all__ = ["BUNDLED_MODELS", "LiveSession", "ModelPool", "build_demo", "launch", "predict_upload", "reset_session",
-           "stream_microphone", "timeline_points"]
+__all__ = ["BUNDLED_MODELS", "LiveSession", "ModelPool", "add_enrollment_clip", "build_demo", "clear_enrollment",
+           "launch", "predict_upload", "reset_session", "stream_microphone", "timeline_points"]

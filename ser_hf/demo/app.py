@@ -1,8 +1,9 @@
 """The Gradio demo: file upload and live microphone streaming, built from ``EmotionRecognizer`` and
 ``StreamingRecognizer`` alone. ``space/app.py`` and ``ser-hf demo`` both call :func:`build_demo`.
 
-The handlers are plain functions (tested without a browser): :func:`predict_upload` for a file and
-:func:`stream_microphone` for one microphone chunk with the session's state.
+The handlers are plain functions (tested without a browser): :func:`predict_upload` for a file,
+:func:`stream_microphone` for one microphone chunk with the session's state, and :func:`add_enrollment_clip` /
+:func:`clear_enrollment` for the live tab's labelled enrollment.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.audio_files import load_audio
+from ..inference.adaptation import MIN_ENROLL_EMOTIONS
 from ..inference.recognizer import EmotionRecognizer
 from ..inference.streaming import StreamingRecognizer
 from ..models.errors import SerError
@@ -110,19 +112,39 @@ class LiveSession:
     label: str = "listening..."
     adapt: bool = False
     adapted: bool = False
+    enrollment: list[tuple[str, str]] = field(default_factory=list)  # (clip path, emotion): labelled enrollment
+    enrolled: bool = False  # the stream is fitted to the enrollment
+
+    @property
+    def emotions(self) -> dict[str, int]:
+        """Enrollment clips per emotion, in the order first added."""
+        counts: dict[str, int] = {}
+        for _, emotion in self.enrollment:
+            counts[emotion] = counts.get(emotion, 0) + 1
+        return counts
 
 
 def stream_microphone(chunk, session: LiveSession | None, model: str | None, pool: ModelPool, adapt: bool = False):
     """One microphone chunk ``(sampling_rate, samples)`` -> (live label markdown, the last
     :data:`LIVE_HISTORY_S` seconds as ``(time_s, scores or None for no speech)``, session).
-    With ``adapt``, the session adapts to its speaker (its own statistics), and the label says so once it has."""
+    With ``adapt``, the session adapts to its speaker (its own statistics), and the label says so once it has; once
+    the session's enrollment covers :data:`MIN_ENROLL_EMOTIONS` emotions, the stream is fitted to it instead
+    (``StreamingRecognizer.adapt_to`` with labels)."""
     session = session if isinstance(session, LiveSession) else LiveSession()
     if chunk is None:
         return _live_label(session), session.history or None, session
     rate, samples = chunk
     if session.stream is None or session.model != model or session.adapt != bool(adapt):
-        session = LiveSession(model=model, adapt=bool(adapt),
+        session = LiveSession(model=model, adapt=bool(adapt), enrollment=session.enrollment,
                               stream=StreamingRecognizer(pool.get(model), window_s=2.0, hop_s=0.5, adapt=bool(adapt)))
+        if len(session.emotions) >= MIN_ENROLL_EMOTIONS:
+            paths, emotions = zip(*session.enrollment)
+            try:
+                session.stream.adapt_to(list(paths), labels=list(emotions))
+            except SerError as err:  # a clip that could be read when it was added and no longer can
+                session.stream = None
+                return f"**Enrollment failed:** {err}", session.history or None, session
+            session.enrolled = True
     try:
         updates = session.stream.push(np.asarray(samples), int(rate))
     except SerError as err:
@@ -138,12 +160,52 @@ def stream_microphone(chunk, session: LiveSession | None, model: str | None, poo
 
 
 def _live_label(session: LiveSession) -> str:
-    note = "\n\n*Adapted to this speaker.*" if session.adapted else ""
+    note = f"\n\n*Fitted to this speaker's {len(session.enrollment)} enrollment clips.*" if session.enrolled else \
+        "\n\n*Adapted to this speaker.*" if session.adapted else ""
     return f"## {session.label}{note}"
 
 
-def reset_session():
-    return LiveSession(), "## listening...", ""
+def add_enrollment_clip(path: str | None, emotion: str | None, session: LiveSession | None, model: str | None,
+                        pool: ModelPool) -> tuple[str, LiveSession]:
+    """One labelled enrollment clip (the speaker saying something in ``emotion``) -> (status markdown, session).
+    The clip is checked (readable, with speech, an emotion the model knows) before it is kept; the live stream is
+    fitted to the enrollment from its next chunk."""
+    session = session if isinstance(session, LiveSession) else LiveSession()
+    if not path:
+        return "Record or upload a clip first.", session
+    if not emotion:
+        return "Choose the emotion the clip was said in.", session
+    try:
+        pool.get(model).enrollment(path, labels=[emotion])
+    except SerError as err:
+        return f"**Clip not added.** {str(err).replace(str(path), Path(path).name)}", session
+    session.enrollment.append((path, emotion))
+    session.stream = None  # rebuilt, and fitted, at the next chunk
+    return enrollment_status(session), session
+
+
+def clear_enrollment(session: LiveSession | None) -> tuple[str, LiveSession]:
+    """Forget the enrollment clips; the live stream starts again without them."""
+    session = session if isinstance(session, LiveSession) else LiveSession()
+    session.enrollment, session.stream, session.enrolled = [], None, False
+    return enrollment_status(session), session
+
+
+def enrollment_status(session: LiveSession) -> str:
+    """What the enrollment holds, and what it still needs."""
+    if not session.enrollment:
+        return "No enrollment clips yet."
+    held = ", ".join(f"{emotion} {n}" for emotion, n in session.emotions.items())
+    if len(session.emotions) < MIN_ENROLL_EMOTIONS:
+        return f"Enrollment: {held}. Add a clip in at least {MIN_ENROLL_EMOTIONS - len(session.emotions)} more " \
+               "emotion(s) to use it."
+    return f"Enrollment: {held}. The live label is fitted to these clips (emotions left out are predicted less often)."
+
+
+def reset_session(session: LiveSession | None = None):
+    """A new live session: the chart and the adaptation start again; the enrollment clips are kept."""
+    enrollment = session.enrollment if isinstance(session, LiveSession) else []
+    return LiveSession(enrollment=enrollment), "## listening...", ""
 
 
 def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" = None,
@@ -194,6 +256,15 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
             chart = gr.HTML(elem_id="live-chart")
             adapt = gr.Checkbox(False, label="Adapt to the speaker (after a few seconds of speech)")
             reset = gr.Button("Reset")
+            with gr.Accordion("Enroll the speaker (optional)", open=False):
+                gr.Markdown("Record one sentence in each emotion the speaker will use (at least "
+                            f"{MIN_ENROLL_EMOTIONS}); the live label is then fitted to this speaker's voice.")
+                enroll_audio = gr.Audio(sources=["microphone", "upload"], type="filepath",
+                                        label="A sentence said in one emotion")
+                enroll_emotion = gr.Dropdown(pool.get(pool.names[0]).labels, value=None, label="Said as")
+                add = gr.Button("Add to the enrollment", elem_id="enroll-add")
+                clear = gr.Button("Clear the enrollment")
+                enroll_status = gr.Markdown("No enrollment clips yet.", elem_id="enroll-status")
             mic.stream(on_chunk, [mic, session, model, adapt], [live, chart, session], stream_every=LIVE_UPDATE_S,
                        time_limit=LIVE_TIME_LIMIT_S, concurrency_limit=LIVE_CONCURRENCY, concurrency_id="live",
                        api_name=False)
@@ -203,7 +274,10 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
             api_button = gr.Button(visible=False)
             api_button.click(on_chunk, [api_chunk, session, model, adapt], [live, chart, session],
                              api_name="live_chunk", concurrency_id="live")
-            reset.click(reset_session, None, [session, live, chart])
+            reset.click(reset_session, session, [session, live, chart])
+            add.click(lambda path, emotion, state, name: add_enrollment_clip(path, emotion, state, name, pool),
+                      [enroll_audio, enroll_emotion, session, model], [enroll_status, session], api_name="enroll_clip")
+            clear.click(clear_enrollment, session, [enroll_status, session], api_name="clear_enrollment")
     return demo
 
 

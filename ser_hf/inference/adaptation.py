@@ -10,11 +10,15 @@ vector and a count, whatever the session's length; :meth:`reset` starts a new sp
 Labelled enrollment (``enroll(log_probabilities, labels)``: a few clips of the speaker in each emotion, recorded
 beforehand) fits a map of the log probabilities ``x + x W + b`` to those labels (:func:`fit_speaker_map`), which
 moves the boundaries between emotions for this speaker, not only their offsets; it then replaces the running shift.
+It needs clips in at least :data:`MIN_ENROLL_EMOTIONS` emotions; an emotion left out of them is predicted less often
+afterwards (the map learns that this speaker does not use it), so enroll every emotion the speaker will use.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ..models.errors import SerError
 
 # Chosen for the default model on the validation speakers of multi-corpus fold 1: the best balanced UA that costs
 # skewed (60% neutral) sessions at most 1 point of UA or WA (recipes/scripts/adaptation_study.py).
@@ -23,6 +27,7 @@ WARMUP = 10
 # Labelled enrollment's weight decay and map, chosen the same way (recipes/scripts/adaptation_ceiling.py).
 ENROLL_L2 = 0.3
 ENROLL_AFFINE = True
+MIN_ENROLL_EMOTIONS = 2  # one emotion's clips would teach the map to predict that emotion whatever is said
 
 
 def fit_speaker_map(log_probabilities, labels, l2: float = ENROLL_L2, affine: bool = ENROLL_AFFINE,
@@ -89,6 +94,9 @@ class SessionAdapter:
         (label indices of clips in several emotions), fit the speaker's map to them instead."""
         rows = np.atleast_2d(np.asarray(log_probabilities, dtype=np.float64))
         if labels is not None:
+            if len(set(np.asarray(labels).tolist())) < MIN_ENROLL_EMOTIONS:
+                raise SerError(f"Labelled enrollment needs clips in at least {MIN_ENROLL_EMOTIONS} emotions (one in "
+                               "each emotion the speaker will use); these clips have one.")
             self._map = fit_speaker_map(rows, labels)
             return
         reference = self.neutral_prior if self.neutral_prior is not None else rows.mean()

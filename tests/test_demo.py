@@ -157,6 +157,15 @@ def test_upload_endpoint_through_gradio_client(tmp_path, app_url):
     sf.write(str(chunk), voice(0.5, 16000), 16000)
     labels = [client.predict(handle_file(str(chunk)), "test-cnn", False, api_name="/live_chunk")[0] for _ in range(4)]
     assert labels[0] == "## listening..." and labels[-1][3:] in LABELS  # an update once 1 s has arrived
+    # Labelled enrollment through the API, in the same client session: the next chunks are fitted to it.
+    for i, emotion in enumerate(["happy", "sad"]):
+        sf.write(str(tmp_path / f"{emotion}.wav"), voice(1.5, 16000, seed=50 + i), 16000)
+        status = client.predict(handle_file(str(tmp_path / f"{emotion}.wav")), emotion, "test-cnn",
+                                api_name="/enroll_clip")
+    assert status.startswith("Enrollment: happy 1, sad 1.")
+    labels = [client.predict(handle_file(str(chunk)), "test-cnn", False, api_name="/live_chunk")[0] for _ in range(3)]
+    assert labels[-1].endswith("*Fitted to this speaker's 2 enrollment clips.*")
+    assert client.predict(api_name="/clear_enrollment") == "No enrollment clips yet."
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

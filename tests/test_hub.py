@@ -103,6 +103,14 @@ def test_model_card_lists_the_per_corpus_test_results(trained, tmp_path):
     assert "| condition | ravdess | tess |" in card and "| noise:10 | 0.651 | 0.420 |" in card
     assert "| fold1 | none | 0.760 | 0.740 | 0.770 | 0.780 |" in card
     assert (prepare_model_folder(folder, tmp_path / "again") / "adaptation.json").is_file()
+    # The labelled-enrollment rows (adaptation_ceiling.py's), none -> enrolled per number of clips per emotion.
+    enrolled = {"balanced": {"ua": 0.8, "wa": 0.79}, "skewed": {"ua": 0.775, "wa": 0.824}}
+    (folder / "enrollment.json").write_text(json.dumps({"fold1": {
+        "fit": "affine L2 0.3", "session_clips": 10, "draws": 5, "per_emotion": {"5": {"none": cell, "enrolled": enrolled}}}}))
+    card = render_model_card(folder, "tester/ser-cnn")
+    assert "(affine L2 0.3, chosen on validation speakers), then sessions of 10" in card
+    assert "| fold1 | 5 | 0.760 -> 0.800 | 0.740 -> 0.790 | 0.770 -> 0.775 | 0.780 -> 0.824 |" in card
+    assert (prepare_model_folder(folder, tmp_path / "third") / "enrollment.json").is_file()
 
 
 def test_a_folder_without_code_is_pushed_with_the_package_code(trained, tmp_path):

@@ -21,10 +21,16 @@ scores of one model and fold:
   not depend on the session, so its size only sets how many speakers take part.
 
     python recipes/scripts/adaptation_ceiling.py --model outputs/whisper_robust_ft/fold3 --fold 3 --data-dir ../shared/data
+
+Prints every row; the "enrolled beforehand" rows also go into ``docs/reports/adaptation/enrollment.json``
+(``{name: {"foldF": {"model", "fit", "session_clips", "draws", "per_emotion": {k: {"none", "enrolled"}}}}}``, each
+cell ``{"balanced", "skewed"}`` UA and WA; ``--name`` gives the model's name there, rows of the same name and fold
+replaced, the others kept); a shipped model's own rows are its folder's ``enrollment.json``, which its card shows.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -130,18 +136,31 @@ def choose(validation: dict, fits: dict) -> str | None:
     return max(ok, key=lambda n: np.mean([r[n]["balanced"]["ua"] for r in tried.values()])) if ok else None
 
 
-def enrolled_rows(validation: dict, test: dict, fits: dict) -> dict:
-    """Test rows ``{name: {"balanced", "skewed"}}`` of the fit :func:`choose` picks, beside no adaptation, per ``k``."""
+def enrolled_rows(validation: dict, test: dict, fits: dict) -> tuple[dict, dict]:
+    """``(rows, report)``: test rows ``{name: {"balanced", "skewed"}}`` of the fit :func:`choose` picks, beside no
+    adaptation, per ``k``; ``report`` is the same as ``{"fit", "session_clips", "draws", "per_emotion": {k: {"none",
+    "enrolled"}}}`` (empty where no fit is admissible)."""
     best, rows = choose(validation, fits), {}
     if best is None:
         print("labelled enrollment beforehand: no setting is admissible at every k")
-        return rows
+        return rows, {}
     print(f"chosen on validation: {best}")
+    report = {"fit": best, "session_clips": ENROLLED_SESSION_CLIPS, "draws": ENROLL_SEEDS, "per_emotion": {}}
     for k in ENROLL_PER_EMOTION:
         result = enrolled_beforehand(test, k, {"none": None, best: fits[best]})
         rows[f"none, on the sessions left after setting aside {k} per emotion"] = result["none"]
         rows[f"enrolled beforehand, {k} per emotion, {best}"] = result[best]
-    return rows
+        report["per_emotion"][str(k)] = {"none": result["none"], "enrolled": result[best]}
+    return rows, report
+
+
+def save_enrollment(path: Path, name: str, fold: int, model: str, report: dict) -> None:
+    """Merge one model's and fold's enrollment rows into ``path`` (the other models' and folds' rows are kept)."""
+    saved = json.loads(path.read_text()) if path.is_file() else {}
+    rounded = json.loads(json.dumps(report), parse_float=lambda v: round(float(v), 4))
+    saved.setdefault(name, {})[f"fold{fold}"] = {"model": model, **rounded}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(saved, indent=2) + "\n")
 
 
 def admissible_over(result: dict, base: dict) -> bool:
@@ -150,7 +169,9 @@ def admissible_over(result: dict, base: dict) -> bool:
 
 
 def main() -> None:
-    args = model_fold_args(__doc__.splitlines()[0], model=None)
+    args = model_fold_args(__doc__.splitlines()[0], model=None, extra=(
+        ("--name", {"default": None, "help": "the model's name in enrollment.json (default: --model)"}),
+        ("--output", {"default": "docs/reports/adaptation/enrollment.json"})))
     validation, test = (clip_scores(args.model, args.fold, part, args.data_dir) for part in ("validation", "test"))
 
     def cells(scores, method, l2=0.0):
@@ -171,8 +192,11 @@ def main() -> None:
         rows["none, on the clips labelled enrollment scores"] = cells(test, "unenrolled")
         rows[f"labelled enrollment, one clip per emotion, L2 {l2}"] = cells(test, "labelled", l2)
     # Labelled enrollment beforehand: one setting (map, L2) for every k, chosen on the validation speakers.
-    rows.update(enrolled_rows(validation, test, {f"{'affine' if affine else 'offset'} L2 {l2}": logit_map(affine, l2)
-                                                 for affine in (False, True) for l2 in L2_WEIGHTS}))
+    enrolled, report = enrolled_rows(validation, test, {f"{'affine' if affine else 'offset'} L2 {l2}": logit_map(affine, l2)
+                                                        for affine in (False, True) for l2 in L2_WEIGHTS})
+    rows.update(enrolled)
+    if report:
+        save_enrollment(Path(args.output), args.name or args.model, args.fold, args.model, report)
     print_rows(f"{args.model}, fold {args.fold} test", rows)
 
 

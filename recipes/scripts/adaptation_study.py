@@ -38,13 +38,15 @@ CANDIDATES = [{"method": "none"}] + [
     {"method": "session", "strength": s} for s in (0.5, 1.0)]  # the whole session at once (not causal): a bound
 
 
-def model_fold_args(description: str, model: str | None = "default") -> argparse.Namespace:
+def model_fold_args(description: str, model: str | None = "default", extra: tuple = ()) -> argparse.Namespace:
     """The probes' common arguments: ``--model`` (a bundled name or a folder; required where ``model`` is None),
-    ``--fold`` and ``--data-dir``."""
+    ``--fold`` and ``--data-dir``, then ``extra`` as ``(flag, add_argument's keywords)``."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--model", default=model, required=model is None)
     parser.add_argument("--fold", type=int, default=1, required=model is None)
     parser.add_argument("--data-dir", default=None)
+    for flag, options in extra:
+        parser.add_argument(flag, **options)
     return parser.parse_args()
 
 

@@ -73,7 +73,7 @@ def main() -> None:
                                                        for a in (False, True) for l2 in L2_WEIGHTS}),
                        ("the classifier on the embedding", {f"head L2 {l2}": head_fit(w0, b0, l2) for l2 in HEAD_L2})):
         print(f"# {name}")
-        rows.update(enrolled_rows(parts["validation"], parts["test"], fits))
+        rows.update(enrolled_rows(parts["validation"], parts["test"], fits)[0])
     print_rows(f"{args.model}, fold {args.fold} test, sessions of 10", rows)
 
 

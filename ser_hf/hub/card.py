@@ -50,6 +50,26 @@ def adaptation_table(adaptation: dict) -> str:
             "|---|---|---:|---:|---:|---:|\n" + "\n".join(lines))
 
 
+def enrollment_table(enrollment: dict) -> str:
+    """The card's labelled-enrollment section, from ``enrollment.json`` (``recipes/scripts/adaptation_ceiling.py``'s
+    rows for this model: ``{fold: {"fit", "session_clips", "draws", "per_emotion": {k: {"none", "enrolled"}}}}``)."""
+    if not enrollment:
+        return ""
+    first = next(iter(enrollment.values()))
+
+    def cell(row: dict, kind: str, metric: str) -> str:
+        return f"{row['none'][kind][metric]:.3f} -> {row['enrolled'][kind][metric]:.3f}"
+
+    lines = [f"| {fold} | {k} | " + " | ".join(cell(row, kind, m) for kind in ("balanced", "skewed") for m in ("ua", "wa"))
+             + " |" for fold, report in enrollment.items() for k, row in report["per_emotion"].items()]
+    return ("\n\nLabelled enrollment (`adapt_to(clips, labels=[...])`, `--enroll LABEL=FILE`): each test speaker's "
+            "clips per emotion recorded beforehand (set aside), the speaker's map of the scores fitted to them "
+            f"({first['fit']}, chosen on validation speakers), then sessions of {first['session_clips']} of the "
+            f"speaker's other clips, balanced or 60% neutral (skewed); no adaptation -> enrolled, the mean over "
+            f"{first['draws']} draws of the clips set aside:\n\n| fold | clips per emotion | balanced UA | balanced WA | "
+            "skewed UA | skewed WA |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(lines))
+
+
 def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) -> str:
     """The model card (README.md) of a trained model folder, from ``config.json``, ``metrics.json`` and
     ``recipe.yaml``: the metadata (with a ``model-index``) through ``huggingface_hub``'s ``ModelCardData`` and
@@ -113,7 +133,8 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
                              f"| {CORPUS_INFO.get(corpus, (corpus,))[0]} | {describe_test_speakers(corpus, m['fold'])} "
                              f"| {len(m['labels'])} | {m['ua']:.3f} | {m['wa']:.3f} | {m['macro_f1']:.3f} | {m['num_records']} |"
                              for corpus, m in per_corpus.items()))
-    result_table += robustness_table(per_corpus) + adaptation_table(read_json(folder / "adaptation.json"))
+    result_table += robustness_table(per_corpus) + adaptation_table(read_json(folder / "adaptation.json")) + \
+        enrollment_table(read_json(folder / "enrollment.json"))
     teacher = recipe.get("model", {}).get("teacher")
     distilled = (f"\n- Knowledge distillation: trained on the labels and on the logits of the teacher model `{teacher}` "
                  f"(weight {recipe['model'].get('distill_alpha', 0.5)}, temperature "

@@ -50,9 +50,14 @@ def model_fold_args(description: str, model: str | None = "default", extra: tupl
     return parser.parse_args()
 
 
+def cache_name(model: str) -> str:
+    """A model (a bundled name or a folder) as one file-name part of the caches."""
+    return model.strip("/").replace("/", "_")
+
+
 def clip_scores(model: str, fold: int, part: str, data_dir) -> dict:
     """``{"log_probabilities", "labels", "speakers", "label_names"}`` of every clip of the part, cached."""
-    path = CACHE / f"{model.strip('/').replace('/', '_')}_fold{fold}_{part}.npz"
+    path = CACHE / f"{cache_name(model)}_fold{fold}_{part}.npz"
     if path.is_file():
         saved = np.load(path, allow_pickle=True)
         return {k: saved[k] for k in saved.files}

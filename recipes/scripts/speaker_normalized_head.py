@@ -38,7 +38,7 @@ from ser_hf.scoring.score import model_inputs  # noqa: E402
 
 def embeddings(model: str, fold: int, part: str, data_dir) -> dict:
     """Per clip: the pooled embedding the classifier reads ``(clips, 2 * conv_channels)``, logits, labels, speakers."""
-    path = study.CACHE / f"embeddings_{model}_fold{fold}_{part}.npz"
+    path = study.CACHE / f"embeddings_{study.cache_name(model)}_fold{fold}_{part}.npz"
     if not path.is_file():
         from tqdm import tqdm
 

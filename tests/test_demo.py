@@ -10,17 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ser_hf.demo import (
-    LiveSession,
-    ModelPool,
-    add_enrollment_clip,
-    build_demo,
-    clear_enrollment,
-    launch,
-    predict_upload,
-    reset_session,
-    stream_microphone,
-)
+from ser_hf.demo import LiveSession, ModelPool, build_demo, launch, predict_upload, stream_microphone
+from ser_hf.demo import app as demo_app
 from ser_hf.inference import NO_SPEECH, StreamingRecognizer
 from tests.conftest import save_tiny_cnn, voice
 
@@ -89,17 +80,17 @@ def test_live_enrollment_fits_the_stream_to_the_labelled_clips(tmp_path, pool):
         sf.write(str(clips[emotion]), voice(1.5, 16000, seed=40 + i), 16000)
     silent = tmp_path / "silent.wav"
     sf.write(str(silent), np.zeros(24000, np.float32), 16000)
-    status, session = add_enrollment_clip(str(silent), "happy", None, "test-cnn", pool)
+    status, session = demo_app.add_enrollment_clip(str(silent), "happy", None, "test-cnn", pool)
     assert status.startswith("**Clip not added.** None of the enrollment clips has speech") and not session.enrollment
-    assert "Unknown enrollment label(s) calm" in add_enrollment_clip(str(clips["happy"]), "calm", session, "test-cnn",
+    assert "Unknown enrollment label(s) calm" in demo_app.add_enrollment_clip(str(clips["happy"]), "calm", session, "test-cnn",
                                                                     pool)[0]
-    assert add_enrollment_clip(None, "happy", session, "test-cnn", pool)[0] == "Record or upload a clip first."
-    status, session = add_enrollment_clip(str(clips["happy"]), "happy", session, "test-cnn", pool)
+    assert demo_app.add_enrollment_clip(None, "happy", session, "test-cnn", pool)[0] == "Record or upload a clip first."
+    status, session = demo_app.add_enrollment_clip(str(clips["happy"]), "happy", session, "test-cnn", pool)
     assert status == "Enrollment: happy 1. Add a clip in at least 1 more emotion(s) to use it."
     audio = voice(3.0, 16000, seed=7)
     label, _, session = stream_microphone((16000, audio), session, "test-cnn", pool)
     assert not session.enrolled and "enrollment" not in label  # one emotion is not used
-    status, session = add_enrollment_clip(str(clips["sad"]), "sad", session, "test-cnn", pool)
+    status, session = demo_app.add_enrollment_clip(str(clips["sad"]), "sad", session, "test-cnn", pool)
     assert status.startswith("Enrollment: happy 1, sad 1. The live label is fitted")
     label, rows, session = stream_microphone((16000, audio), session, "test-cnn", pool)
     assert session.enrolled and label.endswith("*Fitted to this speaker's 2 enrollment clips.*")
@@ -110,9 +101,9 @@ def test_live_enrollment_fits_the_stream_to_the_labelled_clips(tmp_path, pool):
     assert [r[1] for r in rows] == [pytest.approx(u.scores, abs=1e-6) for u in updates]
     plain = StreamingRecognizer(pool.get("test-cnn"), window_s=2.0, hop_s=0.5).push(audio, 16000)
     assert updates[-1].scores != pytest.approx(plain[-1].scores, abs=1e-4)
-    session = reset_session(session)[0]
+    session = demo_app.reset_session(session)[0]
     assert len(session.enrollment) == 2  # Reset starts the chart again and keeps the enrollment
-    status, session = clear_enrollment(session)
+    status, session = demo_app.clear_enrollment(session)
     label, rows, session = stream_microphone((16000, audio), session, "test-cnn", pool)
     assert status == "No enrollment clips yet." and not session.enrolled
     assert rows[-1][1] == pytest.approx(plain[-1].scores, abs=1e-6)

@@ -9,6 +9,7 @@ The handlers are plain functions (tested without a browser): :func:`predict_uplo
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,15 +114,16 @@ class LiveSession:
     adapt: bool = False
     adapted: bool = False
     enrollment: list[tuple[str, str]] = field(default_factory=list)  # (clip path, emotion): labelled enrollment
-    enrolled: bool = False  # the stream is fitted to the enrollment
 
     @property
-    def emotions(self) -> dict[str, int]:
+    def emotions(self) -> Counter:
         """Enrollment clips per emotion, in the order first added."""
-        counts: dict[str, int] = {}
-        for _, emotion in self.enrollment:
-            counts[emotion] = counts.get(emotion, 0) + 1
-        return counts
+        return Counter(emotion for _, emotion in self.enrollment)
+
+    @property
+    def enrolled(self) -> bool:
+        """Whether the stream is fitted to the enrollment (it is, once built, when the clips cover enough emotions)."""
+        return self.stream is not None and len(self.emotions) >= MIN_ENROLL_EMOTIONS
 
 
 def stream_microphone(chunk, session: LiveSession | None, model: str | None, pool: ModelPool, adapt: bool = False):
@@ -144,7 +146,6 @@ def stream_microphone(chunk, session: LiveSession | None, model: str | None, poo
             except SerError as err:  # a clip that could be read when it was added and no longer can
                 session.stream = None
                 return f"**Enrollment failed:** {err}", session.history or None, session
-            session.enrolled = True
     try:
         updates = session.stream.push(np.asarray(samples), int(rate))
     except SerError as err:
@@ -187,7 +188,7 @@ def add_enrollment_clip(path: str | None, emotion: str | None, session: LiveSess
 def clear_enrollment(session: LiveSession | None) -> tuple[str, LiveSession]:
     """Forget the enrollment clips; the live stream starts again without them."""
     session = session if isinstance(session, LiveSession) else LiveSession()
-    session.enrollment, session.stream, session.enrolled = [], None, False
+    session.enrollment, session.stream = [], None
     return enrollment_status(session), session
 
 

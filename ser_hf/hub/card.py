@@ -56,6 +56,7 @@ def enrollment_table(enrollment: dict) -> str:
     if not enrollment:
         return ""
     first = next(iter(enrollment.values()))
+    fits = ", ".join(dict.fromkeys(report["fit"] for report in enrollment.values()))  # one per fold, usually the same
 
     def cell(row: dict, kind: str, metric: str) -> str:
         return f"{row['none'][kind][metric]:.3f} -> {row['enrolled'][kind][metric]:.3f}"
@@ -64,7 +65,7 @@ def enrollment_table(enrollment: dict) -> str:
              + " |" for fold, report in enrollment.items() for k, row in report["per_emotion"].items()]
     return ("\n\nLabelled enrollment (`adapt_to(clips, labels=[...])`, `--enroll LABEL=FILE`): each test speaker's "
             "clips per emotion recorded beforehand (set aside), the speaker's map of the scores fitted to them "
-            f"({first['fit']}, chosen on validation speakers), then sessions of {first['session_clips']} of the "
+            f"({fits}, chosen on validation speakers), then sessions of {first['session_clips']} of the "
             f"speaker's other clips, balanced or 60% neutral (skewed); no adaptation -> enrolled, the mean over "
             f"{first['draws']} draws of the clips set aside:\n\n| fold | clips per emotion | balanced UA | balanced WA | "
             "skewed UA | skewed WA |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(lines))

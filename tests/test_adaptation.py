@@ -73,6 +73,16 @@ def test_the_affine_map_undoes_a_confusion_that_no_offset_can():
     assert accuracy(*offset_only) < 0.7 and accuracy(*affine) > 0.95
 
 
+def test_a_strong_weight_decay_keeps_the_map_at_its_prior():
+    # The L2 term pulls towards the prior map, not towards no change: a huge weight returns the prior itself.
+    x, labels = separable(5, seed=4)
+    prior = (np.full((4, 4), 0.1), np.array([1.0, -1.0, 0.5, 0.0]))
+    w, b = fit_speaker_map(x, labels, l2=1e6, prior=prior)
+    np.testing.assert_allclose(w, prior[0], atol=1e-4)
+    np.testing.assert_allclose(b, prior[1], atol=1e-4)
+    w, b = fit_speaker_map(x, labels, l2=1e6)
+    assert np.abs(w).max() < 1e-4 and np.abs(b).max() < 1e-4
+
 def full() -> SessionAdapter:
     """Full removal of the speaker's shift (the shipped default removes half of it: chosen on validation speakers)."""
     return SessionAdapter(strength=1.0, warmup=WARMUP)

@@ -57,17 +57,24 @@ def head_fit(w0: np.ndarray, b0: np.ndarray, l2: float):
     return fit
 
 
-def main() -> None:
-    args = model_fold_args(__doc__.splitlines()[0])
-    network, _ = load_model(args.model)
+def model_parts(model: str, fold: int, data_dir) -> tuple[tuple[np.ndarray, np.ndarray], dict]:
+    """``((W0 (classes, dim), b0), {"validation", "test": {"log_probabilities", "z", "labels", "speakers",
+    "label_names"}})``: the model's classifier and every clip's embedding, from the cache."""
+    network, _ = load_model(model)
     w0 = network.classifier.weight.detach().numpy().astype(np.float32)
     b0 = network.classifier.bias.detach().numpy().astype(np.float32)
     parts = {}
     for part in ("validation", "test"):
-        data = embeddings(args.model, args.fold, part, args.data_dir)
+        data = embeddings(model, fold, part, data_dir)
         assert np.allclose(data["z"] @ w0.T + b0, data["logits"], atol=1e-3)  # the classifier reads z
         parts[part] = {"log_probabilities": log_softmax(data["logits"], axis=1), "z": data["z"],
                        "labels": data["labels"], "speakers": data["speakers"], "label_names": data["label_names"]}
+    return (w0, b0), parts
+
+
+def main() -> None:
+    args = model_fold_args(__doc__.splitlines()[0])
+    (w0, b0), parts = model_parts(args.model, args.fold, args.data_dir)
     rows = {}
     for name, fits in (("the log probabilities' map", {f"{'affine' if a else 'offset'} L2 {l2}": logit_map(a, l2)
                                                        for a in (False, True) for l2 in L2_WEIGHTS}),

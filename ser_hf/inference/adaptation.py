@@ -31,10 +31,11 @@ MIN_ENROLL_EMOTIONS = 2  # one emotion's clips would teach the map to predict th
 
 
 def fit_speaker_map(log_probabilities, labels, l2: float = ENROLL_L2, affine: bool = ENROLL_AFFINE,
-                    balanced: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                    balanced: bool = True, prior: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(W (num_labels, num_labels), b (num_labels,))`` minimizing the cross-entropy of ``x + x @ W + b`` against
     ``labels (clips,)`` (label indices) for ``x = log_probabilities (clips, num_labels)``, plus ``l2`` times their
-    squared norm; ``W`` stays zero unless ``affine``. ``balanced`` weighs each emotion's clips equally."""
+    squared distance from ``prior`` (``(W0, b0)``; zero, no change, by default); ``W`` stays at ``W0`` unless
+    ``affine``. ``balanced`` weighs each emotion's clips equally."""
     import torch
 
     x = torch.as_tensor(np.asarray(log_probabilities, dtype=np.float32))
@@ -43,13 +44,17 @@ def fit_speaker_map(log_probabilities, labels, l2: float = ENROLL_L2, affine: bo
     if balanced:
         counts = torch.bincount(t, minlength=x.shape[1]).float()
         weight = torch.where(counts > 0, 1 / counts.clamp(min=1), torch.zeros_like(counts))
-    w = torch.zeros(x.shape[1], x.shape[1], requires_grad=affine)
-    b = torch.zeros(x.shape[1], requires_grad=True)
+    if prior is None:
+        w0, b0 = torch.zeros(x.shape[1], x.shape[1]), torch.zeros(x.shape[1])
+    else:
+        w0, b0 = (torch.as_tensor(np.asarray(p, dtype=np.float32)) for p in prior)
+    w = w0.clone().requires_grad_(affine)
+    b = b0.clone().requires_grad_(True)
     optimizer = torch.optim.LBFGS([w, b] if affine else [b], max_iter=100)
 
     def closure():
         optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(x + x @ w + b, t, weight=weight) + l2 * ((w ** 2).sum() + (b ** 2).sum())
+        loss = torch.nn.functional.cross_entropy(x + x @ w + b, t, weight=weight) + l2 * (((w - w0) ** 2).sum() + ((b - b0) ** 2).sum())
         loss.backward()
         return loss
 

@@ -73,7 +73,7 @@ def test_microphone_handler_irregular_48k_int16_chunks_and_silence(pool):
     assert other is not session
 
 
-def test_live_enrollment_fits_the_stream_to_the_labelled_clips(tmp_path, pool):
+def test_live_enrollment_fits_the_stream_to_the_labelled_clips(tmp_path, pool, monkeypatch):
     clips = {}
     for i, emotion in enumerate(["happy", "sad"]):
         clips[emotion] = tmp_path / f"{emotion}.wav"
@@ -103,6 +103,12 @@ def test_live_enrollment_fits_the_stream_to_the_labelled_clips(tmp_path, pool):
     assert updates[-1].scores != pytest.approx(plain[-1].scores, abs=1e-4)
     session = demo_app.reset_session(session)[0]
     assert len(session.enrollment) == 2  # Reset starts the chart again and keeps the enrollment
+    # Each clip is scored once per model: the stream rebuilt (here with adaptation on) scores none of them again.
+    recognizer, scored = pool.get("test-cnn"), []
+    monkeypatch.setattr(recognizer, "enrollment", lambda *args, **kwargs: scored.append(args))
+    label, _, session = stream_microphone((16000, audio), session, "test-cnn", pool, adapt=True)
+    assert session.enrolled and label.endswith("*Fitted to this speaker's 2 enrollment clips.*") and not scored
+    monkeypatch.undo()
     status, session = demo_app.clear_enrollment(session)
     label, rows, session = stream_microphone((16000, audio), session, "test-cnn", pool)
     assert status == "No enrollment clips yet." and not session.enrolled

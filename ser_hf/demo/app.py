@@ -114,6 +114,8 @@ class LiveSession:
     adapt: bool = False
     adapted: bool = False
     enrollment: list[tuple[str, str]] = field(default_factory=list)  # (clip path, emotion): labelled enrollment
+    # (model, clip path) -> the clip's log probabilities (num_labels,): each clip is scored once per model
+    enrollment_scores: dict[tuple[str | None, str], np.ndarray] = field(default_factory=dict)
 
     @property
     def emotions(self) -> Counter:
@@ -138,14 +140,16 @@ def stream_microphone(chunk, session: LiveSession | None, model: str | None, poo
     rate, samples = chunk
     if session.stream is None or session.model != model or session.adapt != bool(adapt):
         session = LiveSession(model=model, adapt=bool(adapt), enrollment=session.enrollment,
+                              enrollment_scores=session.enrollment_scores,
                               stream=StreamingRecognizer(pool.get(model), window_s=2.0, hop_s=0.5, adapt=bool(adapt)))
         if len(session.emotions) >= MIN_ENROLL_EMOTIONS:
-            paths, emotions = zip(*session.enrollment)
             try:
-                session.stream.adapt_to(list(paths), labels=list(emotions))
+                rows = [enrollment_scores(session, path, emotion, model, pool) for path, emotion in session.enrollment]
             except SerError as err:  # a clip that could be read when it was added and no longer can
                 session.stream = None
                 return f"**Enrollment failed:** {err}", session.history or None, session
+            labels = session.stream.labels
+            session.stream.enroll(np.stack(rows), [labels.index(emotion) for _, emotion in session.enrollment])
     try:
         updates = session.stream.push(np.asarray(samples), int(rate))
     except SerError as err:
@@ -177,7 +181,7 @@ def add_enrollment_clip(path: str | None, emotion: str | None, session: LiveSess
     if not emotion:
         return "Choose the emotion the clip was said in.", session
     try:
-        pool.get(model).enrollment(path, labels=[emotion])
+        enrollment_scores(session, path, emotion, model, pool)
     except SerError as err:
         return f"**Clip not added.** {str(err).replace(str(path), Path(path).name)}", session
     session.enrollment.append((path, emotion))
@@ -185,10 +189,19 @@ def add_enrollment_clip(path: str | None, emotion: str | None, session: LiveSess
     return enrollment_status(session), session
 
 
+def enrollment_scores(session: LiveSession, path: str, emotion: str, model: str | None, pool: ModelPool) -> np.ndarray:
+    """One enrollment clip's log probabilities ``(num_labels,)`` under ``model``, scored once and kept in the
+    session (``EmotionRecognizer.enrollment``: a clip without speech or in an unknown emotion raises ``SerError``)."""
+    key = (model, path)
+    if key not in session.enrollment_scores:
+        session.enrollment_scores[key] = pool.get(model).enrollment(path, labels=[emotion])[0][0]
+    return session.enrollment_scores[key]
+
+
 def clear_enrollment(session: LiveSession | None) -> tuple[str, LiveSession]:
     """Forget the enrollment clips; the live stream starts again without them."""
     session = session if isinstance(session, LiveSession) else LiveSession()
-    session.enrollment, session.stream = [], None
+    session.enrollment, session.enrollment_scores, session.stream = [], {}, None
     return enrollment_status(session), session
 
 
@@ -205,8 +218,9 @@ def enrollment_status(session: LiveSession) -> str:
 
 def reset_session(session: LiveSession | None = None):
     """A new live session: the chart and the adaptation start again; the enrollment clips are kept."""
-    enrollment = session.enrollment if isinstance(session, LiveSession) else []
-    return LiveSession(enrollment=enrollment), "## listening...", ""
+    if not isinstance(session, LiveSession):
+        return LiveSession(), "## listening...", ""
+    return LiveSession(enrollment=session.enrollment, enrollment_scores=session.enrollment_scores), "## listening...", ""
 
 
 def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" = None,

@@ -138,9 +138,13 @@ class EmotionRecognizer:
         """Enrollment: a few clips (paths or arrays) of the speaker's neutral voice set the speaker's baseline; with
         ``labels`` (one emotion name per clip, a few clips in each emotion the speaker will use), the speaker's map
         of the scores is fitted to them instead (labelled enrollment, ``SessionAdapter.enroll``)."""
-        rows, label_ids = self.enrollment(clips, sampling_rate, labels)
+        self.enroll(*self.enrollment(clips, sampling_rate, labels))
+
+    def enroll(self, log_probabilities: np.ndarray, labels: list[int] | None = None) -> None:
+        """:meth:`adapt_to` from clips already scored: :meth:`enrollment`'s ``(log_probabilities (clips, num_labels),
+        label indices or None)``."""
         self.adapter = self.adapter or new_adapter(self.model.config)
-        self.adapter.enroll(rows, label_ids)
+        self.adapter.enroll(log_probabilities, labels)
 
     def reset_speaker(self) -> None:
         """A new speaker: forget the session's statistics (and any enrollment)."""

@@ -85,9 +85,13 @@ class StreamingRecognizer:
     def adapt_to(self, clips, sampling_rate: int | None = None, labels=None) -> None:
         """Enroll this stream's speaker: :meth:`EmotionRecognizer.adapt_to` (neutral clips, or labelled ones), kept
         until :meth:`reset`."""
-        rows, label_ids = self.recognizer.enrollment(clips, sampling_rate, labels)
+        self.enroll(*self.recognizer.enrollment(clips, sampling_rate, labels))
+
+    def enroll(self, log_probabilities: np.ndarray, labels: list[int] | None = None) -> None:
+        """:meth:`adapt_to` from clips already scored: ``EmotionRecognizer.enrollment``'s ``(log_probabilities
+        (clips, num_labels), label indices or None)``."""
         self.adapter = self.adapter or new_adapter(self.recognizer.model.config)
-        self.adapter.enroll(rows, label_ids)
+        self.adapter.enroll(log_probabilities, labels)
 
     def reset(self) -> None:
         """Forget the audio, the resamplers, the smoothing and the speaker (a new session)."""

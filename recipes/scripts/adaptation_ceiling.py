@@ -37,8 +37,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptation_study import clip_scores, model_fold_args, session_metrics
+from adaptation_study import SESSIONS_PER_SPEAKER, clip_scores, model_fold_args, session_metrics, sessions
 
+from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.inference.adaptation import fit_speaker_map
 
 L2_WEIGHTS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
@@ -124,6 +125,35 @@ def enrolled_beforehand(scores: dict, k: int, fits: dict) -> dict:
             for name, kinds in out.items()}
 
 
+RESAMPLES = 1000
+
+
+def gain_interval(scores: dict, k: int, fit) -> tuple[float, float, float, int]:
+    """``(gain, low, high, speakers)``: the balanced UA that ``fit`` adds to no adaptation on
+    :func:`enrolled_beforehand`'s balanced sessions (pooled over the draws, in points), and its 95% interval when
+    the test speakers are drawn again with replacement (``RESAMPLES`` times, seed 0)."""
+    by_speaker: dict = {}  # speaker -> [references, unadapted predictions, adapted predictions]
+    for draw in range(ENROLL_SEEDS):
+        rest, aside = set_aside(scores, k, draw)
+        adapters = {s: fit(e) for s, e in aside.items()}
+        for seed in range(SESSIONS_PER_SPEAKER):
+            for session in sessions(rest, False, seed, ENROLLED_SESSION_CLIPS):
+                speaker = rest["speakers"][session[0]]
+                rows = by_speaker.setdefault(speaker, ([], [], []))
+                rows[0].append(rest["labels"][session])
+                rows[1].append(rest["log_probabilities"][session].argmax(axis=1))
+                rows[2].append(adapters[speaker](rest, session).argmax(axis=1))
+    names, speakers = list(scores["label_names"]), [[np.concatenate(r) for r in rows] for rows in by_speaker.values()]
+
+    def gain(picked) -> float:
+        ref, none, adapted = (np.concatenate([speakers[i][j] for i in picked]) for j in range(3))
+        return 100 * (ser_metrics(adapted, ref, names)["ua"] - ser_metrics(none, ref, names)["ua"])
+
+    rng = np.random.default_rng(0)
+    resampled = [gain(rng.integers(0, len(speakers), len(speakers))) for _ in range(RESAMPLES)]
+    return gain(range(len(speakers))), *np.percentile(resampled, [2.5, 97.5]), len(speakers)
+
+
 def choose(validation: dict, fits: dict) -> str | None:
     """The fit admissible at every ``k`` of ``ENROLL_PER_EMOTION`` on the validation speakers with the best mean
     balanced UA over them (``None`` if none is); prints every cell."""
@@ -151,6 +181,9 @@ def enrolled_rows(validation: dict, test: dict, fits: dict) -> tuple[dict, dict]
         rows[f"none, on the sessions left after setting aside {k} per emotion"] = result["none"]
         rows[f"enrolled beforehand, {k} per emotion, {best}"] = result[best]
         report["per_emotion"][str(k)] = {"none": result["none"], "enrolled": result[best]}
+        point, low, high, n = gain_interval(test, k, fits[best])
+        print(f"test, {k} per emotion, {best}: balanced UA {point:+.1f} points (95% interval over the {n} test "
+              f"speakers, resampled: {low:+.1f} to {high:+.1f})", flush=True)
     return rows, report
 
 

@@ -109,6 +109,8 @@ def test_live_enrollment_fits_the_stream_to_the_labelled_clips(tmp_path, pool, m
     label, _, session = stream_microphone((16000, audio), session, "test-cnn", pool, adapt=True)
     assert session.enrolled and label.endswith("*Fitted to this speaker's 2 enrollment clips.*") and not scored
     monkeypatch.undo()
+    status, session = demo_app.add_enrollment_clip(str(clips["sad"]), "calm", session, "test-cnn", pool)
+    assert "Unknown enrollment label(s) calm" in status and len(session.enrollment) == 2  # a clip kept is checked again
     status, session = demo_app.clear_enrollment(session)
     label, rows, session = stream_microphone((16000, audio), session, "test-cnn", pool)
     assert status == "No enrollment clips yet." and not session.enrolled

@@ -114,8 +114,8 @@ class LiveSession:
     adapt: bool = False
     adapted: bool = False
     enrollment: list[tuple[str, str]] = field(default_factory=list)  # (clip path, emotion): labelled enrollment
-    # (model, clip path) -> the clip's log probabilities (num_labels,): each clip is scored once per model
-    enrollment_scores: dict[tuple[str | None, str], np.ndarray] = field(default_factory=dict)
+    # (model, clip path, emotion) -> the clip's log probabilities (num_labels,): each clip is scored once per model
+    enrollment_scores: dict[tuple[str | None, str, str], np.ndarray] = field(default_factory=dict)
 
     @property
     def emotions(self) -> Counter:
@@ -191,8 +191,9 @@ def add_enrollment_clip(path: str | None, emotion: str | None, session: LiveSess
 
 def enrollment_scores(session: LiveSession, path: str, emotion: str, model: str | None, pool: ModelPool) -> np.ndarray:
     """One enrollment clip's log probabilities ``(num_labels,)`` under ``model``, scored once and kept in the
-    session (``EmotionRecognizer.enrollment``: a clip without speech or in an unknown emotion raises ``SerError``)."""
-    key = (model, path)
+    session (``EmotionRecognizer.enrollment``: a clip without speech or in an emotion ``model`` does not know raises
+    ``SerError``; the emotion is part of the key so that every pair is checked)."""
+    key = (model, path, emotion)
     if key not in session.enrollment_scores:
         session.enrollment_scores[key] = pool.get(model).enrollment(path, labels=[emotion])[0][0]
     return session.enrollment_scores[key]

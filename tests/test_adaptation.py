@@ -83,6 +83,7 @@ def test_a_strong_weight_decay_keeps_the_map_at_its_prior():
     w, b = fit_speaker_map(x, labels, l2=1e6)
     assert np.abs(w).max() < 1e-4 and np.abs(b).max() < 1e-4
 
+
 def full() -> SessionAdapter:
     """Full removal of the speaker's shift (the shipped default removes half of it: chosen on validation speakers)."""
     return SessionAdapter(strength=1.0, warmup=WARMUP)

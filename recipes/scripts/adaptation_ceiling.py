@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from adaptation_study import SESSIONS_PER_SPEAKER, clip_scores, model_fold_args, session_metrics, sessions
+from adaptation_study import clip_scores, model_fold_args, session_metrics
 
 from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.inference.adaptation import fit_speaker_map
@@ -136,13 +136,16 @@ def gain_interval(scores: dict, k: int, fit) -> tuple[float, float, float, int]:
     for draw in range(ENROLL_SEEDS):
         rest, aside = set_aside(scores, k, draw)
         adapters = {s: fit(e) for s, e in aside.items()}
-        for seed in range(SESSIONS_PER_SPEAKER):
-            for session in sessions(rest, False, seed, ENROLLED_SESSION_CLIPS):
-                speaker = rest["speakers"][session[0]]
-                rows = by_speaker.setdefault(speaker, ([], [], []))
-                rows[0].append(rest["labels"][session])
-                rows[1].append(rest["log_probabilities"][session].argmax(axis=1))
-                rows[2].append(adapters[speaker](rest, session).argmax(axis=1))
+
+        def decide(session: np.ndarray, rest=rest, adapters=adapters) -> tuple:
+            speaker, references = rest["speakers"][session[0]], rest["labels"][session]
+            adapted = adapters[speaker](rest, session).argmax(axis=1)
+            for kept, value in zip(by_speaker.setdefault(speaker, ([], [], [])),
+                                   (references, rest["log_probabilities"][session].argmax(axis=1), adapted)):
+                kept.append(value)
+            return adapted, references
+
+        session_metrics(rest, False, decide, ENROLLED_SESSION_CLIPS)  # the sessions, kept per speaker by decide
     names, speakers = list(scores["label_names"]), [[np.concatenate(r) for r in rows] for rows in by_speaker.values()]
 
     def gain(picked) -> float:

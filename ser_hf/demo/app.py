@@ -114,8 +114,8 @@ class LiveSession:
     adapt: bool = False
     adapted: bool = False
     enrollment: list[tuple[str, str]] = field(default_factory=list)  # (clip path, emotion): labelled enrollment
-    # (model, clip path, emotion) -> the clip's log probabilities (num_labels,): each clip is scored once per model
-    enrollment_scores: dict[tuple[str | None, str, str], np.ndarray] = field(default_factory=dict)
+    # (model, clip path, emotion) -> (the clip's log probabilities (num_labels,), label index): scored once per model
+    enrollment_scores: dict[tuple[str | None, str, str], tuple[np.ndarray, int]] = field(default_factory=dict)
 
     @property
     def emotions(self) -> Counter:
@@ -133,7 +133,7 @@ def stream_microphone(chunk, session: LiveSession | None, model: str | None, poo
     :data:`LIVE_HISTORY_S` seconds as ``(time_s, scores or None for no speech)``, session).
     With ``adapt``, the session adapts to its speaker (its own statistics), and the label says so once it has; once
     the session's enrollment covers :data:`MIN_ENROLL_EMOTIONS` emotions, the stream is fitted to it instead
-    (``StreamingRecognizer.adapt_to`` with labels)."""
+    (``StreamingRecognizer.enroll`` with the clips' kept scores and labels)."""
     session = session if isinstance(session, LiveSession) else LiveSession()
     if chunk is None:
         return _live_label(session), session.history or None, session
@@ -144,12 +144,12 @@ def stream_microphone(chunk, session: LiveSession | None, model: str | None, poo
                               stream=StreamingRecognizer(pool.get(model), window_s=2.0, hop_s=0.5, adapt=bool(adapt)))
         if len(session.emotions) >= MIN_ENROLL_EMOTIONS:
             try:
-                rows = [enrollment_scores(session, path, emotion, model, pool) for path, emotion in session.enrollment]
+                rows, label_ids = zip(*(enrollment_row(session, path, emotion, model, pool)
+                                        for path, emotion in session.enrollment))
             except SerError as err:  # a clip that could be read when it was added and no longer can
                 session.stream = None
                 return f"**Enrollment failed:** {err}", session.history or None, session
-            labels = session.stream.labels
-            session.stream.enroll(np.stack(rows), [labels.index(emotion) for _, emotion in session.enrollment])
+            session.stream.enroll(np.stack(rows), list(label_ids))
     try:
         updates = session.stream.push(np.asarray(samples), int(rate))
     except SerError as err:
@@ -181,7 +181,7 @@ def add_enrollment_clip(path: str | None, emotion: str | None, session: LiveSess
     if not emotion:
         return "Choose the emotion the clip was said in.", session
     try:
-        enrollment_scores(session, path, emotion, model, pool)
+        enrollment_row(session, path, emotion, model, pool)
     except SerError as err:
         return f"**Clip not added.** {str(err).replace(str(path), Path(path).name)}", session
     session.enrollment.append((path, emotion))
@@ -189,13 +189,15 @@ def add_enrollment_clip(path: str | None, emotion: str | None, session: LiveSess
     return enrollment_status(session), session
 
 
-def enrollment_scores(session: LiveSession, path: str, emotion: str, model: str | None, pool: ModelPool) -> np.ndarray:
-    """One enrollment clip's log probabilities ``(num_labels,)`` under ``model``, scored once and kept in the
-    session (``EmotionRecognizer.enrollment``: a clip without speech or in an emotion ``model`` does not know raises
-    ``SerError``; the emotion is part of the key so that every pair is checked)."""
+def enrollment_row(session: LiveSession, path: str, emotion: str, model: str | None,
+                   pool: ModelPool) -> tuple[np.ndarray, int]:
+    """One enrollment clip's ``(log probabilities (num_labels,), label index)`` under ``model``, scored once and kept
+    in the session (``EmotionRecognizer.enrollment``: a clip without speech or in an emotion ``model`` does not know
+    raises ``SerError``; the emotion is part of the key so that every pair is checked)."""
     key = (model, path, emotion)
     if key not in session.enrollment_scores:
-        session.enrollment_scores[key] = pool.get(model).enrollment(path, labels=[emotion])[0][0]
+        rows, label_ids = pool.get(model).enrollment(path, labels=[emotion])
+        session.enrollment_scores[key] = (rows[0], label_ids[0])
     return session.enrollment_scores[key]
 
 

@@ -157,10 +157,11 @@ def gain_interval(scores: dict, k: int, fit) -> tuple[float, float, float, int]:
     return gain(range(len(speakers))), *np.percentile(resampled, [2.5, 97.5]), len(speakers)
 
 
-def choose(validation: dict, fits: dict) -> str | None:
+def choose(validation: dict, fits: dict, tried: dict | None = None) -> str | None:
     """The fit admissible at every ``k`` of ``ENROLL_PER_EMOTION`` on the validation speakers with the best mean
-    balanced UA over them (``None`` if none is); prints every cell."""
-    tried = {k: enrolled_beforehand(validation, k, {"none": None, **fits}) for k in ENROLL_PER_EMOTION}
+    balanced UA over them (``None`` if none is); prints every cell. ``tried`` (``{k: {name: cells}}``, "none"
+    included) replaces the measurement on ``validation`` where the fits were fitted on those speakers themselves."""
+    tried = tried or {k: enrolled_beforehand(validation, k, {"none": None, **fits}) for k in ENROLL_PER_EMOTION}
     for k, results in tried.items():
         print(f"validation, {k} per emotion (balanced UA / skewed UA / skewed WA): " + "; ".join(
             f"{name} {r['balanced']['ua']:.3f} / {r['skewed']['ua']:.3f} / {r['skewed']['wa']:.3f}"
@@ -169,11 +170,11 @@ def choose(validation: dict, fits: dict) -> str | None:
     return max(ok, key=lambda n: np.mean([r[n]["balanced"]["ua"] for r in tried.values()])) if ok else None
 
 
-def enrolled_rows(validation: dict, test: dict, fits: dict) -> tuple[dict, dict]:
-    """``(rows, report)``: test rows ``{name: {"balanced", "skewed"}}`` of the fit :func:`choose` picks, beside no
-    adaptation, per ``k``; ``report`` is the same as ``{"fit", "session_clips", "draws", "per_emotion": {k: {"none",
-    "enrolled"}}}`` (empty where no fit is admissible)."""
-    best, rows = choose(validation, fits), {}
+def enrolled_rows(validation: dict, test: dict, fits: dict, tried: dict | None = None) -> tuple[dict, dict]:
+    """``(rows, report)``: test rows ``{name: {"balanced", "skewed"}}`` of the fit :func:`choose` picks (from
+    ``tried`` where given), beside no adaptation, per ``k``; ``report`` is the same as ``{"fit", "session_clips",
+    "draws", "per_emotion": {k: {"none", "enrolled"}}}`` (empty where no fit is admissible)."""
+    best, rows = choose(validation, fits, tried), {}
     if best is None:
         print("labelled enrollment beforehand: no setting is admissible at every k")
         return rows, {}

@@ -31,28 +31,35 @@ from ser_hf.scoring.loading import load_model  # noqa: E402
 HEAD_L2 = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
 
 
+def fit_classifier(z: np.ndarray, labels: np.ndarray, w0: np.ndarray, b0: np.ndarray,
+                   l2: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(W (classes, dim), b (classes,))``: the classifier ``(w0, b0)`` moved towards the clips ``z (clips, dim)``,
+    ``labels (clips,)`` by class-weighted cross-entropy plus ``l2`` times ``|W - w0|^2 + |b - b0|^2``."""
+    z = torch.as_tensor(z, dtype=torch.float32)
+    t = torch.as_tensor(labels, dtype=torch.int64)
+    counts = torch.bincount(t, minlength=len(b0)).float()
+    weight = torch.where(counts > 0, 1 / counts.clamp(min=1), torch.zeros_like(counts))
+    base_w, base_b = torch.as_tensor(w0), torch.as_tensor(b0)
+    dw = torch.zeros_like(base_w, requires_grad=True)
+    db = torch.zeros_like(base_b, requires_grad=True)
+    optimizer = torch.optim.LBFGS([dw, db], max_iter=100)
+
+    def closure():
+        optimizer.zero_grad()
+        logits = z @ (base_w + dw).T + base_b + db
+        loss = torch.nn.functional.cross_entropy(logits, t, weight=weight) + l2 * ((dw ** 2).sum() + (db ** 2).sum())
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return (base_w + dw).detach().numpy(), (base_b + db).detach().numpy()
+
+
 def head_fit(w0: np.ndarray, b0: np.ndarray, l2: float):
     """A ``fit`` for ``adaptation_ceiling.enrolled_beforehand``: the classifier ``(w0 (classes, dim), b0)`` moved
-    towards the speaker's clips set aside, scoring ``log_softmax(z @ W.T + b)``."""
+    towards the speaker's clips set aside (:func:`fit_classifier`), scoring ``log_softmax(z @ W.T + b)``."""
     def fit(enrolment: dict):
-        z = torch.as_tensor(enrolment["z"], dtype=torch.float32)
-        t = torch.as_tensor(enrolment["labels"], dtype=torch.int64)
-        counts = torch.bincount(t, minlength=len(b0)).float()
-        weight = torch.where(counts > 0, 1 / counts.clamp(min=1), torch.zeros_like(counts))
-        base_w, base_b = torch.as_tensor(w0), torch.as_tensor(b0)
-        dw = torch.zeros_like(base_w, requires_grad=True)
-        db = torch.zeros_like(base_b, requires_grad=True)
-        optimizer = torch.optim.LBFGS([dw, db], max_iter=100)
-
-        def closure():
-            optimizer.zero_grad()
-            logits = z @ (base_w + dw).T + base_b + db
-            loss = torch.nn.functional.cross_entropy(logits, t, weight=weight) + l2 * ((dw ** 2).sum() + (db ** 2).sum())
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
-        w, b = (base_w + dw).detach().numpy(), (base_b + db).detach().numpy()
+        w, b = fit_classifier(enrolment["z"], enrolment["labels"], w0, b0, l2)
         return lambda rows, session: log_softmax(rows["z"][session] @ w.T + b, axis=1)
     return fit
 

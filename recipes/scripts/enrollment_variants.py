@@ -114,14 +114,13 @@ def cross_validated(validation: dict, w0: np.ndarray, b0: np.ndarray) -> dict:
     """``{k: {name: cells}}`` ("none" included) for ``adaptation_ceiling.choose``: :func:`population_heads` fitted
     on every other validation speaker and measured on the rest, and the other way round, each cell the mean of the
     two halves."""
+    def part(mask):
+        return {key: (value[mask] if key != "label_names" else value) for key, value in validation.items()}
+
     speakers = np.unique(validation["speakers"])
     halves = []
     for half in (speakers[0::2], speakers[1::2]):
         held = np.isin(validation["speakers"], half)
-
-        def part(mask):
-            return {key: (value[mask] if key != "label_names" else value) for key, value in validation.items()}
-
         fits = population_heads(part(~held), w0, b0)
         halves.append({k: enrolled_beforehand(part(held), k, {"none": None, **fits}) for k in ENROLL_PER_EMOTION})
     return {k: {name: {kind: {m: float(np.mean([h[k][name][kind][m] for h in halves])) for m in cells}

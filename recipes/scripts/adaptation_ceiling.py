@@ -89,11 +89,12 @@ def set_aside(scores: dict, k: int, seed: int = 0) -> tuple[dict, dict]:
         for c in np.unique(labels[speakers == s]):
             rows = np.flatnonzero((speakers == s) & (labels == c) & speech)
             aside[rng.permutation(rows)[:k]] = True
+    return subset(scores, ~aside), {s: subset(scores, aside & (speakers == s)) for s in np.unique(speakers)}
 
-    def rows(mask: np.ndarray) -> dict:
-        return {key: (value[mask] if key != "label_names" else value) for key, value in scores.items()}
 
-    return rows(~aside), {s: rows(aside & (speakers == s)) for s in np.unique(speakers)}
+def subset(scores: dict, mask: np.ndarray) -> dict:
+    """``scores``' clips where ``mask (clips,)`` holds (``label_names`` kept whole)."""
+    return {key: (value[mask] if key != "label_names" else value) for key, value in scores.items()}
 
 
 def logit_map(affine: bool, l2: float):

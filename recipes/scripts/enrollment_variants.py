@@ -1,4 +1,4 @@
-"""Labelled enrollment fitted three more ways, beside the map the library ships (issue 18).
+"""Labelled enrollment fitted four more ways, beside the map the library ships (issue 18).
 
 The same clips set aside beforehand (``k`` per emotion) and the same sessions as ``adaptation_ceiling.py``'s
 "enrolled beforehand" rows (sessions of 10 clips, 5 draws), scored from ``enrollment_head.py``'s embeddings:
@@ -41,6 +41,7 @@ from adaptation_ceiling import (  # noqa: E402
     logit_map,
     print_rows,
     set_aside,
+    subset,
 )
 from adaptation_study import model_fold_args  # noqa: E402
 from enrollment_head import fit_classifier, head_fit, model_parts  # noqa: E402
@@ -114,15 +115,12 @@ def cross_validated(validation: dict, w0: np.ndarray, b0: np.ndarray) -> dict:
     """``{k: {name: cells}}`` ("none" included) for ``adaptation_ceiling.choose``: :func:`population_heads` fitted
     on every other validation speaker and measured on the rest, and the other way round, each cell the mean of the
     two halves."""
-    def part(mask):
-        return {key: (value[mask] if key != "label_names" else value) for key, value in validation.items()}
-
     speakers = np.unique(validation["speakers"])
     halves = []
     for half in (speakers[0::2], speakers[1::2]):
         held = np.isin(validation["speakers"], half)
-        fits = population_heads(part(~held), w0, b0)
-        halves.append({k: enrolled_beforehand(part(held), k, {"none": None, **fits}) for k in ENROLL_PER_EMOTION})
+        fits = population_heads(subset(validation, ~held), w0, b0)
+        halves.append({k: enrolled_beforehand(subset(validation, held), k, {"none": None, **fits}) for k in ENROLL_PER_EMOTION})
     return {k: {name: {kind: {m: float(np.mean([h[k][name][kind][m] for h in halves])) for m in cells}
                        for kind, cells in r.items()}
                 for name, r in halves[0][k].items()} for k in ENROLL_PER_EMOTION}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ser_hf import SerDataError
-from ser_hf.data.corpora import load_corpus, scan_corpus, with_decoded_audio
+from ser_hf.data import load_corpus, scan_corpus, with_decoded_audio
 
 EXPECTED = {  # corpus: (records, speakers, emotions)
     "ravdess": (1440, 24, 8),

@@ -109,7 +109,7 @@ def test_silence_and_very_short_clips_give_finite_features():
 
 
 def test_feature_cache_reuses_the_first_run(tmp_path, audio_writer, monkeypatch):
-    from ser_hf.data.corpora import load_corpus
+    from ser_hf.data import load_corpus
     from ser_hf.train.cache import cache_features
 
     for i, name in enumerate(["1001_DFA_ANG_XX", "1001_DFA_SAD_XX", "1002_DFA_HAP_XX"]):

@@ -4,7 +4,7 @@ import datasets
 import pytest
 
 from ser_hf import SerDataError
-from ser_hf.data.corpora import load_corpora, load_corpus
+from ser_hf.data import load_corpora, load_corpus
 from ser_hf.data.protocols import PROTOCOLS, check_leakage, describe_splits, make_split
 
 

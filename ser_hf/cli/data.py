@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ..data.corpus_scan import CORPORA
+from ..data.corpora import corpus_names
 from ..data.labels import CALM_POLICIES, LABEL_SETS
-from ..data.protocols import PROTOCOLS
+from ..data.protocols import protocol_names
 from ..models.errors import SerError
 from .output import EXIT_FAILED, print_json
 
@@ -36,10 +36,10 @@ def cmd_data_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_data_splits(args: argparse.Namespace) -> int:
-    from ..data.corpora import load_corpora, load_corpus
-    from ..data.protocols import PROTOCOL_CORPORA, describe_splits
+    from ..data.loading import load_corpora, load_corpus
+    from ..data.protocols import describe_splits, protocol_corpora
 
-    corpora = args.corpus or list(PROTOCOL_CORPORA[args.protocol])
+    corpora = args.corpus or list(protocol_corpora(args.protocol))
     if not corpora:
         raise SerError("The random protocol needs --corpus NAME.")
     label_set = args.label_set or ("core7" if len(corpora) > 1 else None)
@@ -84,10 +84,10 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
 
 def add_corpus_args(parser: argparse.ArgumentParser, *, repeat: bool = False) -> None:
     if repeat:
-        parser.add_argument("--corpus", action="append", choices=CORPORA,
+        parser.add_argument("--corpus", action="append", choices=corpus_names(),
                             help="corpus to load (repeatable; default: the protocol's corpora)")
     else:
-        parser.add_argument("--corpus", required=True, choices=CORPORA, help="corpus name")
+        parser.add_argument("--corpus", required=True, choices=corpus_names(), help="corpus name")
     parser.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -104,7 +104,7 @@ def add_commands(commands, parser_class) -> None:
 
     splits = data_commands.add_parser("splits", help="speakers and records of each part of each fold")
     add_corpus_args(splits, repeat=True)
-    splits.add_argument("--protocol", required=True, choices=PROTOCOLS)
+    splits.add_argument("--protocol", required=True, choices=protocol_names())
     splits.add_argument("--label-set", choices=list(LABEL_SETS), help="label set (default: the corpus's own)")
     splits.add_argument("--calm", choices=CALM_POLICIES, default="drop", help="RAVDESS calm: drop or merge into neutral")
     splits.add_argument("--allow-random", action="store_true", help="allow the random protocol (speakers leak)")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..data.corpus_scan import CORPORA
+from ..data.corpora import corpus_names, multi_corpus_names
 from ..data.labels import CALM_POLICIES, LABEL_SETS
-from ..data.protocols import PROTOCOLS
+from ..data.protocols import protocol_names
 from ..models.errors import SerError
 from .data import DATA_DIR_HELP
 from .output import print_json
@@ -104,7 +104,7 @@ def cmd_crosscorpus(args: argparse.Namespace) -> int:
     if args.baseline:
         from ..train.baseline import cross_corpus_baseline
 
-        summary = cross_corpus_baseline(["ravdess", "crema_d", "tess"], args.data_dir, args.output_dir, args.label_set)
+        summary = cross_corpus_baseline(list(multi_corpus_names()), args.data_dir, args.output_dir, args.label_set)
     else:
         models = {}
         for item in args.model:
@@ -175,10 +175,10 @@ def add_commands(commands, parser_class) -> None:
 
     evaluate = commands.add_parser("evaluate", help="score a model on a corpus or a fold; write a report")
     evaluate.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
-    evaluate.add_argument("--corpus", required=True, choices=[*CORPORA, "all"],
+    evaluate.add_argument("--corpus", required=True, choices=[*corpus_names(), "all"],
                           help="'all': each corpus of --protocol's test fold, one report each")
     evaluate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
-    evaluate.add_argument("--protocol", choices=PROTOCOLS, help="score only this protocol's test fold")
+    evaluate.add_argument("--protocol", choices=protocol_names(), help="score only this protocol's test fold")
     evaluate.add_argument("--fold", type=int, default=1)
     evaluate.add_argument("--part", choices=["test", "validation"], default="test",
                           help="the protocol's speakers to score: test (default), or validation for tuning")
@@ -201,7 +201,7 @@ def add_commands(commands, parser_class) -> None:
     calibrate = commands.add_parser("calibrate", help="fit a model's temperature on validation speakers")
     calibrate.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
     calibrate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
-    calibrate.add_argument("--protocol", choices=PROTOCOLS, default="multi-corpus")
+    calibrate.add_argument("--protocol", choices=protocol_names(), default="multi-corpus")
     calibrate.add_argument("--fold", type=int, default=1)
     calibrate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: core7")
     calibrate.add_argument("--calm", choices=CALM_POLICIES, default="merge")

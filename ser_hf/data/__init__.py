@@ -9,8 +9,10 @@ from .._lazy import lazy_getattr
 
 _MODULES = {
     ".audio_files": ("load_audio", "AUDIO_EXTENSIONS", "DEFAULT_SAMPLING_RATE"),
-    ".corpus_scan": ("CORPORA", "default_data_dir", "scan_corpus"),
-    ".corpora": ("load_corpus", "load_corpora", "with_decoded_audio"),
+    ".corpora": ("CORPORA", "get_corpus", "register_corpus"),
+    ".corpus": ("Corpus",),
+    ".corpus_scan": ("default_data_dir", "scan_corpus"),
+    ".loading": ("load_corpus", "load_corpora", "with_decoded_audio"),
     ".protocols": ("PROTOCOLS", "make_split", "check_leakage", "describe_splits"),
     ".splits": ("load_split",),
     ".labels": ("EMOTIONS", "LABEL_SETS", "get_label_set"),

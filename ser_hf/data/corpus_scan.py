@@ -13,19 +13,11 @@ import soundfile as sf
 
 from ..models.errors import SerDataError
 from .audio_files import AUDIO_EXTENSIONS
-from .corpus_parsers import PARSERS, Skip
+from .corpora import REGISTRY, get_corpus
+from .corpus import Skip
 from .labels import EMOTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CORPORA: tuple[str, ...] = ("ravdess", "crema_d", "tess")
-DISPLAY_NAMES = {"ravdess": "RAVDESS", "crema_d": "CREMA-D", "tess": "TESS"}
-# The label set a corpus uses when none is asked for: all of its own emotions.
-NATIVE_LABEL_SETS = {"ravdess": "ravdess8", "crema_d": "core6", "tess": "core7"}
-EXPECTED_LAYOUTS = {
-    "ravdess": "Actor_NN/03-01-EE-II-SS-RR-NN.wav files",
-    "crema_d": "AudioWAV/NNNN_SSS_EMO_LV.wav files (for example 1001_DFA_ANG_XX.wav)",
-    "tess": "<SPEAKER>_<emotion>/<SPEAKER>_<word>_<emotion>.wav files (for example OAF_angry/OAF_back_angry.wav)",
-}
 # Files that live beside the audio in the releases and are neither clips nor mistakes.
 _METADATA_SUFFIXES = (".md", ".csv", ".tsv", ".txt", ".json", ".pdf", ".zip", ".py")
 
@@ -87,23 +79,16 @@ def resolve_corpus_dir(name: str, data_dir: str | os.PathLike | None = None) -> 
     This lets ``--data-dir ../shared/data`` point at the parent of all three corpora; ``None`` means
     :func:`default_data_dir`.
     """
-    check_corpus_name(name)
+    corpus = get_corpus(name)
     data_dir = Path(data_dir if data_dir is not None else default_data_dir()).expanduser()
     if not data_dir.exists():
         raise SerDataError(
-            f"The {DISPLAY_NAMES[name]} folder {data_dir} does not exist; expected a folder with "
-            f"{EXPECTED_LAYOUTS[name]}."
+            f"The {corpus.display_name} folder {data_dir} does not exist; expected a folder with {corpus.layout}."
         )
     if not data_dir.is_dir():
-        raise SerDataError(f"{data_dir} is a file, not a folder; expected the {DISPLAY_NAMES[name]} folder.")
+        raise SerDataError(f"{data_dir} is a file, not a folder; expected the {corpus.display_name} folder.")
     nested = data_dir / name
     return nested if nested.is_dir() else data_dir
-
-
-def check_corpus_name(name: str) -> str:
-    if name not in CORPORA:
-        raise SerDataError(f"Unknown corpus {name!r}; expected one of {', '.join(CORPORA)}.")
-    return name
 
 
 def scan_corpus(
@@ -121,7 +106,7 @@ def scan_corpus(
     ``strict=True`` any skipped file raises :class:`SerDataError` instead.
     """
     root = resolve_corpus_dir(name, data_dir)
-    parser = PARSERS[name]
+    parser = get_corpus(name).parser
     scan = CorpusScan(corpus=name, data_dir=root)
     context = parser.context(root)
     seen: dict[tuple, str] = {}
@@ -195,19 +180,16 @@ def _is_silent_file(path: Path, info) -> bool:
 
 
 def _no_records_message(name: str, root: Path, files: list[Path]) -> str:
-    display = DISPLAY_NAMES[name]
+    corpus = get_corpus(name)
     audio = [p for p in files if p.suffix.lower() in AUDIO_EXTENSIONS]
     if not files:
-        return f"The {display} folder {root} is empty; expected {EXPECTED_LAYOUTS[name]}."
-    for other, parser in PARSERS.items():
-        if other == name or not audio:
+        return f"The {corpus.display_name} folder {root} is empty; expected {corpus.layout}."
+    for other in REGISTRY.values():
+        if other.name == name or not audio:
             continue
-        if sum(parser.looks_like(p) for p in audio[:50]) > len(audio[:50]) // 2:
+        if sum(other.parser.looks_like(p) for p in audio[:50]) > len(audio[:50]) // 2:
             return (
-                f"No {display} clips found in {root}: it looks like a {DISPLAY_NAMES[other]} folder; "
-                f"expected {EXPECTED_LAYOUTS[name]}."
+                f"No {corpus.display_name} clips found in {root}: it looks like a {other.display_name} folder; "
+                f"expected {corpus.layout}."
             )
-    return (
-        f"No {display} clips found in {root} ({len(files)} files, none usable); expected "
-        f"{EXPECTED_LAYOUTS[name]}."
-    )
+    return f"No {corpus.display_name} clips found in {root} ({len(files)} files, none usable); expected {corpus.layout}."

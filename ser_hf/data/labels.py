@@ -1,4 +1,4 @@
-"""Canonical emotions, label sets and the per-corpus label maps.
+"""Canonical emotions and label sets (each corpus maps its own codes in its module, ``ser_hf/data/corpora/``).
 
 Every corpus is mapped onto eight canonical emotion names. A *label set* is an ordered subset of
 them: the order defines the integer ids of ``ClassLabel`` and of the model heads.
@@ -30,57 +30,6 @@ LABEL_SETS: dict[str, tuple[str, ...]] = {
     "core6": ("neutral", "happy", "sad", "angry", "fearful", "disgust"),
     # The common four-class comparison.
     "big4": ("neutral", "happy", "sad", "angry"),
-}
-
-# Codes in the official file names -> canonical emotion.
-RAVDESS_EMOTION_CODES: dict[str, str] = {
-    "01": "neutral",
-    "02": "calm",
-    "03": "happy",
-    "04": "sad",
-    "05": "angry",
-    "06": "fearful",
-    "07": "disgust",
-    "08": "surprised",
-}
-RAVDESS_INTENSITY_CODES: dict[str, str] = {"01": "normal", "02": "strong"}
-
-CREMA_D_EMOTION_CODES: dict[str, str] = {
-    "ANG": "angry",
-    "DIS": "disgust",
-    "FEA": "fearful",
-    "HAP": "happy",
-    "NEU": "neutral",
-    "SAD": "sad",
-}
-CREMA_D_LEVEL_CODES: dict[str, str] = {
-    "LO": "low",
-    "MD": "medium",
-    "HI": "high",
-    "XX": "unspecified",
-    "X": "unspecified",  # older copies name one clip 1040_ITH_SAD_X
-}
-
-# TESS file-name codes (the last part of `<SPK>_<word>_<code>`), case-insensitive.
-TESS_EMOTION_CODES: dict[str, str] = {
-    "angry": "angry",
-    "disgust": "disgust",
-    "fear": "fearful",
-    "happy": "happy",
-    "neutral": "neutral",
-    "ps": "surprised",
-    "sad": "sad",
-}
-# TESS folder suffixes as they occur in the official release (lower-cased), -> canonical emotion.
-TESS_FOLDER_EMOTIONS: dict[str, str] = {
-    "angry": "angry",
-    "disgust": "disgust",
-    "fear": "fearful",
-    "happy": "happy",
-    "neutral": "neutral",
-    "pleasant_surprise": "surprised",
-    "pleasant_surprised": "surprised",
-    "sad": "sad",
 }
 
 CalmPolicy = Literal["drop", "merge"]

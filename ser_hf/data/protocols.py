@@ -1,11 +1,15 @@
 """Speaker-independent evaluation protocols: a corpus Dataset -> ``datasets.DatasetDict`` per fold.
 
+Each corpus brings its own protocol (its module in ``ser_hf/data/corpora/`` says how its speakers fold); two more
+combine the corpora of the multi-corpus protocols (RAVDESS, CREMA-D, TESS):
+
 | protocol            | folds | test                                       | validation                          |
 |---------------------|-------|--------------------------------------------|-------------------------------------|
 | ``ravdess-6fold``   | 6     | fold k: actors 4k-3..4k                    | the next fold's actors              |
 | ``crema_d-speakers``| 6     | actors with (ID - 1001) mod 6 == k - 1     | the next fold's actors              |
 | ``tess-cross-speaker`` | 2  | one speaker (fold 1 OAF, fold 2 YAF)       | 10% of the other speaker's words    |
-| ``multi-corpus``    | 6     | RAVDESS fold k + CREMA-D fold k + TESS OAF (k odd) / YAF (k even) | the next folds' groups, TESS word-disjoint |
+| ``multi-corpus``    | 6     | each corpus's own fold k (TESS: OAF for k odd, YAF for k even) | each corpus's own validation |
+| ``leave-one-corpus-out`` | 3 | every speaker of corpus k (RAVDESS, CREMA-D, TESS) | the other corpora's fold-1 validation speakers |
 | ``random``          | 1     | stratified 80/10/10, only with ``allow_random=True`` (speakers leak) |        |
 
 Every split is checked by :func:`check_leakage`. TESS has two speakers only, so its validation set
@@ -14,7 +18,6 @@ shares the training speaker; it is word-disjoint from training instead, and that
 
 from __future__ import annotations
 
-import random as _random
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
@@ -22,28 +25,44 @@ from typing import TYPE_CHECKING, Iterator
 import numpy as np
 
 from ..models.errors import SerDataError
+from .corpora import REGISTRY, get_corpus, multi_corpus_names
 
 if TYPE_CHECKING:
     import datasets
 
-PROTOCOLS: tuple[str, ...] = ("ravdess-6fold", "crema_d-speakers", "tess-cross-speaker", "multi-corpus", "random")
-PROTOCOL_CORPORA: dict[str, tuple[str, ...]] = {
-    "ravdess-6fold": ("ravdess",),
-    "crema_d-speakers": ("crema_d",),
-    "tess-cross-speaker": ("tess",),
-    "multi-corpus": ("ravdess", "crema_d", "tess"),
-    "random": (),
-}
-NUM_FOLDS: dict[str, int] = {
-    "ravdess-6fold": 6,
-    "crema_d-speakers": 6,
-    "tess-cross-speaker": 2,
-    "multi-corpus": 6,
-    "random": 1,
-}
-TESS_SPEAKERS = ("tess_OAF", "tess_YAF")
-TESS_VALIDATION_WORD_FRACTION = 0.1
+MULTI_CORPUS = "multi-corpus"
+LEAVE_ONE_CORPUS_OUT = "leave-one-corpus-out"
+RANDOM = "random"
 SPLITS = ("train", "validation", "test")
+
+
+def protocol_table() -> tuple[dict[str, tuple[str, ...]], dict[str, int]]:
+    """``(corpora, folds)`` of every protocol: each registered corpus's own, then the combined ones, then ``random``."""
+    corpora = {c.protocol: (c.name,) for c in REGISTRY.values()}
+    folds = {c.protocol: c.num_folds for c in REGISTRY.values()}
+    multi = multi_corpus_names()
+    corpora.update({MULTI_CORPUS: multi, LEAVE_ONE_CORPUS_OUT: multi, RANDOM: ()})
+    folds.update({MULTI_CORPUS: max(get_corpus(c).num_folds for c in multi), LEAVE_ONE_CORPUS_OUT: len(multi),
+                  RANDOM: 1})
+    return corpora, folds
+
+
+def protocol_names() -> tuple[str, ...]:
+    return tuple(protocol_table()[0])
+
+
+def protocol_corpora(protocol: str) -> tuple[str, ...]:
+    """The corpora ``protocol`` splits (``()`` for ``random``, which splits any)."""
+    return protocol_table()[0][check_protocol(protocol)]
+
+
+def __getattr__(name: str):
+    # PROTOCOLS, PROTOCOL_CORPORA and NUM_FOLDS follow the registry, corpora registered at run time included.
+    table = {"PROTOCOLS": protocol_names, "PROTOCOL_CORPORA": lambda: protocol_table()[0],
+             "NUM_FOLDS": lambda: protocol_table()[1]}
+    if name in table:
+        return table[name]()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 LEAKAGE_WARNING = (
     "The random protocol puts the same speakers in train and test: the model learns voices as well as "
@@ -66,73 +85,47 @@ class FoldIndices:
 
 
 def check_protocol(name: str) -> str:
-    if name not in PROTOCOLS:
-        raise SerDataError(f"Unknown protocol {name!r}; expected one of {', '.join(PROTOCOLS)}.")
+    if name not in protocol_names():
+        raise SerDataError(f"Unknown protocol {name!r}; expected one of {', '.join(protocol_names())}.")
     return name
 
 
 def num_folds(protocol: str) -> int:
-    return NUM_FOLDS[check_protocol(protocol)]
+    return protocol_table()[1][check_protocol(protocol)]
 
 
-def ravdess_fold(speaker: str) -> int:
-    """Fold (1-6) whose test set holds a RAVDESS speaker ``ravdess_NN``: actors 4k-3..4k are fold k."""
-    return (int(speaker.rsplit("_", 1)[1]) - 1) // 4 + 1
-
-
-def crema_d_fold(speaker: str) -> int:
-    """Fold (1-6) whose test set holds a CREMA-D speaker ``crema_d_NNNN``: (ID - 1001) mod 6 + 1."""
-    return (int(speaker.rsplit("_", 1)[1]) - 1001) % 6 + 1
-
-
-def tess_validation_words(words: list[str], seed: int = 0) -> set[str]:
-    """The held-out TESS words (10%, at least one) used for validation, chosen reproducibly by ``seed``."""
-    unique = sorted(set(words))
-    count = max(1, round(len(unique) * TESS_VALIDATION_WORD_FRACTION))
-    return set(_random.Random(seed).sample(unique, count))
-
-
-def describe_test_speakers(corpus: str, fold: int) -> str:
+def describe_test_speakers(corpus: str, fold: int, protocol: str | None = None) -> str:
     """Who the test part of ``fold`` holds for ``corpus`` (its own protocol, or its share of ``multi-corpus``)."""
-    if corpus == "ravdess":
-        return f"actors {4 * fold - 3}-{4 * fold}"
-    if corpus == "crema_d":
-        return f"actors with (ID - 1001) mod 6 = {fold - 1}"
-    if corpus == "tess":
-        return f"{TESS_SPEAKERS[(fold - 1) % 2].split('_')[1]} (the {'older' if fold % 2 else 'younger'} speaker)"
-    return ""
+    if corpus not in REGISTRY:
+        return ""
+    if protocol == LEAVE_ONE_CORPUS_OUT:
+        return "every speaker"
+    entry = get_corpus(corpus)
+    return entry.describe_fold((fold - 1) % entry.num_folds + 1)
 
 
 def fold_indices(dataset: datasets.Dataset, protocol: str, fold: int, *, seed: int = 0) -> FoldIndices:
     """Row indices of train, validation and test for ``fold`` (1-based) of ``protocol`` over ``dataset``."""
     check_protocol(protocol)
-    total = NUM_FOLDS[protocol]
+    total = num_folds(protocol)
     if not 1 <= fold <= total:
         raise SerDataError(f"Protocol {protocol} has folds 1 to {total}; got fold {fold}.")
     corpora = np.asarray(dataset["corpus"])
     speakers = np.asarray(dataset["speaker"])
     _check_corpora(protocol, corpora)
-    if protocol == "random":
+    if protocol == RANDOM:
         return _random_fold(np.asarray(dataset["label"]), seed)
 
     words = np.asarray(dataset["text_id"])
     part = np.full(len(dataset), "", dtype=object)
-    next_fold = fold % total + 1
-    for corpus, fold_of in (("ravdess", ravdess_fold), ("crema_d", crema_d_fold)):
-        rows = np.flatnonzero(corpora == corpus)
-        if not len(rows):
-            continue
-        folds = np.array([fold_of(s) for s in speakers[rows]])
-        part[rows] = np.where(folds == fold, "test", np.where(folds == next_fold, "validation", "train"))
-    tess_rows = np.flatnonzero(corpora == "tess")
-    if len(tess_rows):
-        test_speaker = TESS_SPEAKERS[(fold - 1) % 2]
-        held_out = tess_validation_words(list(words[tess_rows]), seed)
-        for row in tess_rows:
-            if speakers[row] == test_speaker:
-                part[row] = "test"
-            else:
-                part[row] = "validation" if words[row] in held_out else "train"
+    for name in sorted(set(corpora.tolist())):
+        rows = np.flatnonzero(corpora == name)
+        corpus = get_corpus(name)
+        if protocol == LEAVE_ONE_CORPUS_OUT:
+            held_out = protocol_corpora(protocol)[fold - 1]
+            part[rows] = "test" if name == held_out else corpus.training_parts(speakers[rows], words[rows], seed)
+        else:
+            part[rows] = corpus.fold_parts(speakers[rows], words[rows], (fold - 1) % corpus.num_folds + 1, seed)
     return FoldIndices(
         name=f"fold{fold}",
         train=np.flatnonzero(part == "train").tolist(),
@@ -142,7 +135,7 @@ def fold_indices(dataset: datasets.Dataset, protocol: str, fold: int, *, seed: i
 
 
 def _check_corpora(protocol: str, corpora: np.ndarray) -> None:
-    expected = PROTOCOL_CORPORA[protocol]
+    expected = protocol_corpora(protocol)
     if not expected:
         return
     present = set(corpora.tolist())
@@ -166,9 +159,10 @@ def _random_fold(labels: np.ndarray, seed: int) -> FoldIndices:
 def check_leakage(dataset_dict: datasets.DatasetDict) -> None:
     """Raise :class:`SerDataError` naming every speaker found in two parts of ``dataset_dict``.
 
-    TESS validation shares its speaker with training by design (two speakers only); for those rows the
-    check is on words instead: no TESS word may be in both training and validation.
+    A corpus whose validation shares speakers with training by design (TESS: two speakers only) is checked on
+    ``text_id`` instead for those two parts: no word of it may be in both.
     """
+    shares = {name for name, corpus in REGISTRY.items() if corpus.validation_shares_speakers}
     speakers = {name: set(part["speaker"]) for name, part in dataset_dict.items()}
     problems = []
     names = list(dataset_dict)
@@ -176,20 +170,21 @@ def check_leakage(dataset_dict: datasets.DatasetDict) -> None:
         for second in names[i + 1 :]:
             shared = speakers[first] & speakers[second]
             if {first, second} == {"train", "validation"}:
-                shared = {s for s in shared if not s.startswith("tess_")}
-                shared_words = _tess_words(dataset_dict[first]) & _tess_words(dataset_dict[second])
-                if shared_words:
-                    problems.append(
-                        f"TESS words in both {first} and {second}: {', '.join(sorted(shared_words)[:10])}"
-                    )
+                for corpus in sorted(shares):
+                    shared -= _column_of(dataset_dict[first], corpus, "speaker")
+                    words = _column_of(dataset_dict[first], corpus, "text_id") & \
+                        _column_of(dataset_dict[second], corpus, "text_id")
+                    if words:
+                        problems.append(f"{REGISTRY[corpus].display_name} words in both {first} and {second}: "
+                                        f"{', '.join(sorted(words)[:10])}")
             if shared:
                 problems.append(f"speakers in both {first} and {second}: {', '.join(sorted(shared))}")
     if problems:
         raise SerDataError("Split leaks speakers across parts; " + "; ".join(problems) + ".")
 
 
-def _tess_words(part: datasets.Dataset) -> set[str]:
-    return {w for c, w in zip(part["corpus"], part["text_id"]) if c == "tess"}
+def _column_of(part: datasets.Dataset, corpus: str, column: str) -> set[str]:
+    return {value for c, value in zip(part["corpus"], part[column]) if c == corpus}
 
 
 def make_split(
@@ -204,7 +199,7 @@ def make_split(
 
     ``protocol="random"`` needs ``allow_random=True`` and warns that speakers leak.
     """
-    if check_protocol(protocol) == "random":
+    if check_protocol(protocol) == RANDOM:
         if not allow_random:
             raise SerDataError(
                 "The random protocol leaks speakers between train and test; pass allow_random=True "
@@ -215,7 +210,7 @@ def make_split(
 
     indices = fold_indices(dataset, protocol, fold, seed=seed)
     split = datasets.DatasetDict({name: dataset.select(rows) for name, rows in indices.parts().items()})
-    if protocol != "random":
+    if protocol != RANDOM:
         check_leakage(split)
     return split
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Sequence
 
-from .corpora import load_corpora
-from .corpus_scan import NATIVE_LABEL_SETS
+from .corpora import get_corpus
+from .loading import load_corpora
 from .protocols import make_split
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def load_split(
     """``(split, labels)``: the train/validation/test ``DatasetDict`` of ``fold`` of ``protocol`` over ``corpora``
     and the label names. ``label_set`` defaults to the corpus's own (one corpus) or ``core7`` (several);
     ``max_*_samples`` keep a seeded random subset of each part (quick runs)."""
-    label_set = label_set or (NATIVE_LABEL_SETS[corpora[0]] if len(corpora) == 1 else "core7")
+    label_set = label_set or (get_corpus(corpora[0]).native_label_set if len(corpora) == 1 else "core7")
     dataset = load_corpora(corpora, data_dir, label_set, calm=calm)
     split = make_split(dataset, protocol, fold, seed=seed, allow_random=allow_random)
     for name, limit in (("train", max_train_samples), ("validation", max_eval_samples), ("test", max_eval_samples)):

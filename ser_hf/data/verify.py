@@ -1,7 +1,7 @@
 """Verify a user's download of an official WAV release against the shipped checksum lists.
 
-The lists (``ser_hf/data/checksums/<corpus>.tsv.gz``: ``file, sha256, size_bytes``) come from each
-corpus's ``official_*.tsv`` in the project's data folder. Sizes are compared first (cheap), then the
+The lists (``ser_hf/data/checksums/<corpus>.tsv.gz``: ``file, sha256, size_bytes``, named by each corpus's module)
+come from each corpus's ``official_*.tsv`` in the project's data folder. Sizes are compared first (cheap), then the
 SHA-256 of every file whose size matches.
 """
 
@@ -19,12 +19,8 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..models.errors import SerDataError
-from .corpus_scan import DISPLAY_NAMES, check_corpus_name, resolve_corpus_dir
-
-# Older CREMA-D copies name one clip 1040_ITH_SAD_X.wav; it is the official 1040_ITH_SAD_XX.wav.
-ALIASES = {"crema_d": {"1040_ITH_SAD_X.wav": "1040_ITH_SAD_XX.wav"}}
-# Where the listed files live below the corpus folder.
-LIST_ROOTS = {"crema_d": "AudioWAV"}
+from .corpora import get_corpus
+from .corpus_scan import resolve_corpus_dir
 
 
 @dataclass
@@ -58,8 +54,10 @@ class VerifyReport:
 
 def official_checksums(corpus: str) -> dict[str, tuple[str, int]]:
     """``{relative path: (sha256, size)}`` of the official WAV release of ``corpus``."""
-    check_corpus_name(corpus)
-    data = resources.files("ser_hf.data").joinpath("checksums", f"{corpus}.tsv.gz").read_bytes()
+    listed = get_corpus(corpus).checksums
+    if listed is None:
+        raise SerDataError(f"{get_corpus(corpus).display_name} has no list of official files to verify against.")
+    data = resources.files("ser_hf.data").joinpath("checksums", listed).read_bytes()
     reader = csv.DictReader(io.StringIO(gzip.decompress(data).decode("utf-8")), delimiter="\t")
     return {row["file"]: (row["sha256"], int(row["size_bytes"])) for row in reader}
 
@@ -78,11 +76,11 @@ def verify_download(corpus: str, data_dir: str | os.PathLike, *, progress: bool 
     Lists files that are missing, extra (a ``.wav`` not in the release) or differing (size or SHA-256).
     """
     root = resolve_corpus_dir(corpus, data_dir)
-    sub = LIST_ROOTS.get(corpus)
-    if sub and (root / sub).is_dir():
-        root = root / sub
+    entry = get_corpus(corpus)
+    if entry.checksum_root and (root / entry.checksum_root).is_dir():
+        root = root / entry.checksum_root
     expected = official_checksums(corpus)
-    aliases = ALIASES.get(corpus, {})
+    aliases = entry.checksum_aliases
     found: dict[str, Path] = {}
     extra: list[str] = []
     for path in sorted(root.rglob("*")):
@@ -97,7 +95,7 @@ def verify_download(corpus: str, data_dir: str | os.PathLike, *, progress: bool 
     if not found and not extra:
         raise SerDataError(
             f"No .wav files under {root}; `data verify` checks the official WAV release of "
-            f"{DISPLAY_NAMES[corpus]} (converted copies such as Ogg files have no official checksums)."
+            f"{entry.display_name} (converted copies such as Ogg files have no official checksums)."
         )
     report = VerifyReport(corpus, str(root), len(expected), extra=extra)
     report.missing = sorted(set(expected) - set(found))

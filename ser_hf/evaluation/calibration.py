@@ -122,7 +122,7 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     """Fit ``model``'s temperature on the validation speakers of ``fold`` of ``protocol`` (never its test speakers);
     with ``write``, store it in the model folder's ``config.json`` (no weight changes). Returns the temperature,
     the validation UA and the ECE before and after."""
-    from ..data.protocols import PROTOCOL_CORPORA
+    from ..data.protocols import protocol_corpora
     from ..data.splits import load_split
     from ..scoring.loading import load_model, resolve_model_dir
     from .evaluate import label_columns, model_labels, score_clips
@@ -131,7 +131,7 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     network, feature_extractor = load_model(model)
     network.config.calibration_temperature = 1.0  # fit from the raw logits
     labels = model_labels(network)
-    split, split_labels = load_split(PROTOCOL_CORPORA[protocol], data_dir, label_set or "core7", calm=calm,
+    split, split_labels = load_split(protocol_corpora(protocol), data_dir, label_set or "core7", calm=calm,
                                      protocol=protocol, fold=fold)
     part = split["validation"]
     columns = label_columns(labels, split_labels)

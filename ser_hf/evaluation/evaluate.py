@@ -40,12 +40,12 @@ def label_columns(model_labels: list[str], labels: list[str]) -> list[int]:
 
 def evaluation_labels(model_labels: list[str], corpus: str, label_set: str | None) -> list[str]:
     """The labels to score: ``label_set`` if given, else the model's labels that the corpus has."""
-    from ..data.corpus_scan import NATIVE_LABEL_SETS
+    from ..data.corpora import get_corpus
     from ..data.labels import get_label_set
 
     if label_set:
         return list(get_label_set(label_set))
-    native = get_label_set(NATIVE_LABEL_SETS[corpus])
+    native = get_label_set(get_corpus(corpus).native_label_set)
     return [label for label in model_labels if label in native]
 
 
@@ -67,16 +67,17 @@ def scored_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: 
     labels leave out, and the files the scan skipped."""
     from collections import Counter
 
-    from ..data.corpora import records_to_dataset
-    from ..data.corpus_scan import NATIVE_LABEL_SETS, scan_corpus
+    from ..data.corpora import get_corpus
+    from ..data.corpus_scan import scan_corpus
+    from ..data.loading import records_to_dataset
     from ..data.labels import map_emotion
-    from ..data.protocols import PROTOCOL_CORPORA, make_split
+    from ..data.protocols import make_split, protocol_corpora
 
-    if protocol and corpus not in PROTOCOL_CORPORA[protocol]:
+    if protocol and corpus not in protocol_corpora(protocol):
         raise SerError(f"Protocol {protocol} does not split {corpus}; use the corpus's own protocol.")
     scan = scan_corpus(corpus, data_dir)
     clips, everything = (records_to_dataset(scan.records, label_set, calm=calm)
-                         for label_set in (labels, NATIVE_LABEL_SETS[corpus]))
+                         for label_set in (labels, get_corpus(corpus).native_label_set))
     if protocol:
         if part not in ("test", "validation"):
             raise SerError(f"Expected part 'test' or 'validation', got {part!r}.")
@@ -192,10 +193,10 @@ def evaluate_per_corpus(
     """Score ``model`` on each corpus of ``protocol``'s ``fold`` (its test part, or ``part``) separately (reports in
     ``output_dir/<corpus>``; ``options`` as :func:`evaluate_model` takes them); writes and returns
     ``per_corpus.json``: ``{corpus: metrics summary}``."""
-    from ..data.protocols import PROTOCOL_CORPORA
+    from ..data.protocols import protocol_corpora
 
     results = {}
-    for corpus in PROTOCOL_CORPORA[protocol]:
+    for corpus in protocol_corpora(protocol):
         metrics = evaluate_model(model, corpus, data_dir, Path(output_dir) / corpus, protocol=protocol, fold=fold,
                                  **options)
         results[corpus] = {"protocol": protocol, "fold": fold, "part": options.get("part", "test"), "labels": metrics["labels"],

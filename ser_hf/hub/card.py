@@ -9,13 +9,20 @@ from pathlib import Path
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from ..data.corpora import REGISTRY
 from ..data.protocols import describe_test_speakers
 
-CORPUS_INFO = {
-    "ravdess": ("RAVDESS", "CC BY-NC-SA 4.0 (non-commercial)", "Livingstone & Russo (2018), PLoS ONE 13(5): e0196391"),
-    "crema_d": ("CREMA-D", "ODbL 1.0 / DbCL 1.0", "Cao et al. (2014), IEEE Trans. Affective Computing 5(4)"),
-    "tess": ("TESS", "CC BY-NC-ND 4.0 (non-commercial)", "Dupuis & Pichora-Fuller (2010), University of Toronto"),
-}
+
+def display_name(corpus: str) -> str:
+    return REGISTRY[corpus].display_name if corpus in REGISTRY else corpus
+
+
+def card_license(corpora: list[str]) -> str:
+    """The Hub license of a model trained on ``corpora``: the first non-commercial corpus's (the model inherits
+    that restriction), else the first corpus's, else ``other``."""
+    known = [REGISTRY[c] for c in corpora if c in REGISTRY]
+    restricted = [c for c in known if c.non_commercial]
+    return (restricted or known)[0].license_id if known else "other"
 
 
 def read_json(path: Path) -> dict:
@@ -85,13 +92,14 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
     family = config.get("model_type", "ser")
     is_whisper = family == "ser_backbone" and config.get("backbone_config", {}).get("model_type") == "whisper"
     protocol, fold = data.get("protocol", "unknown protocol"), data.get("fold", "?")
-    non_commercial = any(c in ("ravdess", "tess") for c in corpora)
+    known = [REGISTRY[c] for c in corpora if c in REGISTRY]
+    non_commercial = [c.display_name for c in known if c.non_commercial]
     repo_id = repo_id or f"ser-hf/{folder.name}"
     test = metrics.get("test") or {}
     task = {"task_type": "audio-classification", "task_name": "Speech emotion recognition"}
     results = []
     if test:
-        dataset = {"dataset_name": " + ".join(CORPUS_INFO[c][0] for c in corpora if c in CORPUS_INFO) or "unknown",
+        dataset = {"dataset_name": " + ".join(c.display_name for c in known) or "unknown",
                    "dataset_type": "+".join(corpora) or "unknown", "dataset_split": f"test speakers of {protocol} fold {fold}"}
         for metric, key, name in (("unweighted_accuracy", "ua", f"UA ({protocol}, fold {fold}, speaker-independent)"),
                                   ("accuracy", "wa", f"WA ({protocol}, fold {fold})"),
@@ -103,18 +111,18 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
                "attentive statistics pooling)") if is_whisper else (
         "a compact CNN over 64-bin log-mel features (strided 2-D stem, depthwise-separable 1-D blocks, attentive "
         "statistics pooling)" if family == "ser_cnn" else f"a `{family}` model")
-    rows = [f"| {CORPUS_INFO[c][0]} | {CORPUS_INFO[c][1]} | {CORPUS_INFO[c][2]} |" for c in corpora if c in CORPUS_INFO]
+    rows = [f"| {c.display_name} | {c.license} | {c.citation} |" for c in known]
     per_corpus = read_json(folder / "per_corpus.json")
     for corpus, m in per_corpus.items():
-        results.append(EvalResult(**task, dataset_name=CORPUS_INFO[corpus][0] if corpus in CORPUS_INFO else corpus,
+        results.append(EvalResult(**task, dataset_name=display_name(corpus),
                                   dataset_type=corpus, dataset_split=f"{corpus} test speakers of {m['protocol']} fold {m['fold']}",
                                   metric_type="unweighted_accuracy", metric_value=round(m["ua"], 4),
                                   metric_name=f"UA on {corpus}, unseen speakers"))
     metadata = ModelCardData(
         library_name="transformers",
         pipeline_tag="audio-classification",
-        license="cc-by-nc-sa-4.0" if non_commercial else "odbl",
-        datasets=[CORPUS_INFO[c][0] for c in corpora if c in CORPUS_INFO],
+        license=card_license(corpora),
+        datasets=[c.display_name for c in known],
         language=["en"],
         metrics=["unweighted_accuracy", "accuracy", "f1"],
         tags=["audio", "speech-emotion-recognition", "ser-hf", family] + (["whisper"] if is_whisper else []),
@@ -131,7 +139,7 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
         result_table += ("\n\nThe test part per corpus (each with its own speakers, none heard in training):\n\n"
                          "| corpus | test speakers | labels scored | UA | WA | macro F1 | clips |\n"
                          "|---|---|---|---:|---:|---:|---:|\n" + "\n".join(
-                             f"| {CORPUS_INFO.get(corpus, (corpus,))[0]} | {describe_test_speakers(corpus, m['fold'])} "
+                             f"| {display_name(corpus)} | {describe_test_speakers(corpus, m['fold'], m['protocol'])} "
                              f"| {len(m['labels'])} | {m['ua']:.3f} | {m['wa']:.3f} | {m['macro_f1']:.3f} | {m['num_records']} |"
                              for corpus, m in per_corpus.items()))
     result_table += robustness_table(per_corpus) + adaptation_table(read_json(folder / "adaptation.json")) + \
@@ -167,7 +175,7 @@ frequent (see the results).
 |---|---|---|
 {chr(10).join(rows) or '| unknown | | |'}
 
-{'RAVDESS and TESS are licensed for non-commercial use only; this model inherits that restriction.' if non_commercial else ''}
+{f"{' and '.join(non_commercial)} {'is' if len(non_commercial) == 1 else 'are'} licensed for non-commercial use only; this model inherits that restriction." if non_commercial else ''}
 
 ## Evaluation
 

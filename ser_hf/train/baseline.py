@@ -118,15 +118,13 @@ def crossval_baseline(data, args: BaselineArguments, output_dir: str | Path) -> 
     return summarize_folds(data.protocol, folds, output_dir)
 
 
-CORPUS_PROTOCOLS = {"ravdess": "ravdess-6fold", "crema_d": "crema_d-speakers", "tess": "tess-cross-speaker"}
-
-
 def cross_corpus_baseline(corpora: list[str], data_dir, output_dir, label_set: str = "core6",
                           args: BaselineArguments | None = None) -> dict:
     """The baseline's cross-corpus matrix on ``label_set``: the SVM of each row is trained on fold 1 of its
     corpus's own protocol (C from the validation speakers); it is scored on that fold's test speakers (the
     diagonal, speaker-independent) and on the whole of every other corpus."""
-    from ..data.corpora import load_corpus
+    from ..data.corpora import get_corpus
+    from ..data.loading import load_corpus
     from ..evaluation.cross_corpus import write_cross_corpus
 
     args = args or BaselineArguments()
@@ -134,7 +132,7 @@ def cross_corpus_baseline(corpora: list[str], data_dir, output_dir, label_set: s
     matrix: dict = {}
     for train_corpus in corpora:
         data = DataArguments(corpora=[train_corpus], data_dir=str(data_dir), label_set=label_set,
-                             protocol=CORPUS_PROTOCOLS[train_corpus], fold=1)
+                             protocol=get_corpus(train_corpus).protocol, fold=1)
         split, labels = load_fold(data)
         model, _ = fit_svm(split, labels, args)
         for test_corpus in corpora:
@@ -145,7 +143,7 @@ def cross_corpus_baseline(corpora: list[str], data_dir, output_dir, label_set: s
             matrix.setdefault(train_corpus, {})[test_corpus] = {"ua": result["ua"], "wa": result["wa"]}
     note = ("Each row's SVM is trained on fold 1 of its corpus's protocol; the diagonal is that fold's unseen test "
             "speakers, the other cells the whole of the other corpus.")
-    return write_cross_corpus(matrix, out, label_set, {c: f"SVM, {CORPUS_PROTOCOLS[c]} fold 1" for c in corpora},
+    return write_cross_corpus(matrix, out, label_set, {c: f"SVM, {get_corpus(c).protocol} fold 1" for c in corpora},
                               note=note)
 
 

@@ -1,4 +1,4 @@
-"""RAVDESS, CREMA-D and TESS as ``datasets.Dataset``.
+"""The registered corpora (RAVDESS, CREMA-D, TESS, ...) as ``datasets.Dataset``.
 
 The loaders parse the official folder layouts and file names (any audio format libsndfile reads:
 the official ``.wav`` releases, or the 16 kHz Ogg Opus copies of ``shared/data``), handle each
@@ -18,7 +18,8 @@ from typing import Iterable
 import datasets
 
 from .audio_files import DEFAULT_SAMPLING_RATE, load_audio
-from .corpus_scan import NATIVE_LABEL_SETS, Skipped, scan_corpus
+from .corpora import get_corpus
+from .corpus_scan import Skipped, scan_corpus
 from .labels import CalmPolicy, get_label_set, map_emotion
 
 FEATURE_COLUMNS = (
@@ -62,17 +63,17 @@ def load_corpus(
     strict: bool = False,
     return_skipped: bool = False,
 ) -> datasets.Dataset | tuple[datasets.Dataset, list[Skipped]]:
-    """Load corpus ``name`` (``ravdess``, ``crema_d``, ``tess``) from ``data_dir`` (default ``$SER_HF_DATA``) as a
+    """Load the registered corpus ``name`` (``ravdess``, ``crema_d``, ``tess``, ...) from ``data_dir`` (default ``$SER_HF_DATA``) as a
     ``datasets.Dataset``.
 
     Columns: ``audio`` (undecoded, 16 kHz once decoded), ``path``, ``corpus``, ``speaker``
     (corpus-prefixed), ``gender``, ``emotion``, ``label`` (``ClassLabel`` over ``label_set``),
     ``duration_s``, ``intensity``, ``text_id``. ``label_set`` defaults to the corpus's own emotions
-    (``ravdess8``, ``core6``, ``core7``); clips outside it are dropped, RAVDESS ``calm`` is dropped or
+    (its ``native_label_set``: ``ravdess8``, ``core6``, ``core7``); clips outside it are dropped, RAVDESS ``calm`` is dropped or
     merged into ``neutral`` by ``calm``. With ``return_skipped`` returns ``(dataset, skipped)``.
     """
     scan = scan_corpus(name, data_dir, strict=strict)
-    dataset = records_to_dataset(scan.records, label_set or NATIVE_LABEL_SETS[name], calm=calm)
+    dataset = records_to_dataset(scan.records, label_set or get_corpus(name).native_label_set, calm=calm)
     return (dataset, scan.skipped) if return_skipped else dataset
 
 

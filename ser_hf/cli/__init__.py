@@ -53,6 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and not getattr(args, "takes_overrides", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.command != "data":  # every other command loads transformers anyway
         _quiet_libraries()
     func: Callable[[argparse.Namespace], int] = args.func

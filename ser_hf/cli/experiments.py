@@ -30,11 +30,37 @@ def print_run(results: dict, output_dir: str | Path, as_json: bool) -> None:
           + (f"  ({m['num_records']} clips)" if "num_records" in m else "") + f"; results in {output_dir}")
 
 
+TRAIN_OPTIONS = {"--data": 1, "--from": 1, "--strict": 0, "--json": 0}
+
+
+def train_overrides(argv: list[str]) -> tuple[str | None, list[str]]:
+    """``(recipe, overrides)`` from the words after ``train``: the recipe only when it comes first (argparse would
+    take the value of a later ``--key value`` override for it), the overrides being every word but ``train``'s own
+    options."""
+    words = argv[argv.index("train") + 1:]
+    recipe = words.pop(0) if words and not words[0].startswith("-") else None
+    overrides, i = [], 0
+    while i < len(words):
+        name = words[i].split("=", 1)[0]
+        if name in TRAIN_OPTIONS:
+            i += 1 + (TRAIN_OPTIONS[name] if "=" not in words[i] else 0)
+            continue
+        overrides.append(words[i])
+        i += 1
+    return recipe, overrides
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from ..train.recipes import parse_recipe
     from ..train.run import train
 
-    run = parse_recipe(args.recipe, args.overrides)
+    args.recipe, args.overrides = train_overrides(args.argv)
+    if args.recipe is None and args.data is None:
+        raise SerError("Pass a recipe (for example recipes/cnn_ravdess_6fold.yaml) or --data DIR (your own labelled "
+                       "recordings).")
+    own = (["--dataset", args.data] if args.data else []) + (["--model", args.from_model] if args.from_model else []) \
+        + (["--strict", "true"] if args.strict else [])
+    run = parse_recipe(args.recipe, [*args.overrides, *own])
     print_run(train(run), run.training.output_dir, args.json)
     return 0
 
@@ -63,9 +89,17 @@ def print_robustness(results: dict | None, indent: str = "") -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ..evaluation.evaluate import evaluate_model, evaluate_per_corpus
+    from ..evaluation.evaluate import evaluate_model, evaluate_on_data, evaluate_per_corpus
 
-    if args.corpus == "all":
+    if (args.corpus is None) == (args.data is None):
+        raise SerError("Pass either --corpus NAME (a corpus) or --data DIR (your own labelled recordings).")
+    if args.part == "all" and not args.data:
+        raise SerError("--part all scores every clip of --data; a corpus is scored whole without --protocol.")
+    if args.data:
+        metrics = evaluate_on_data(args.model, args.data, args.output_dir, part=args.part, seed=args.seed,
+                                   strict=args.strict, progress=not args.json, vad=args.vad, backend=args.backend,
+                                   threads=args.threads)
+    elif args.corpus == "all":
         if not args.protocol:
             raise SerError("--corpus all scores each corpus of a protocol's test fold; pass --protocol too.")
         results = evaluate_per_corpus(args.model, args.data_dir, args.output_dir, protocol=args.protocol,
@@ -80,10 +114,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 print_robustness(m.get("robustness"), indent="  ")
             print(f"Reports: {Path(args.output_dir)}/<corpus>/report.md")
         return 0
-    metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
-                             fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
-                             vad=args.vad, conditions=args.conditions, backend=args.backend, part=args.part,
-                             threads=args.threads)
+    else:
+        metrics = evaluate_model(args.model, args.corpus, args.data_dir, args.output_dir, protocol=args.protocol,
+                                 fold=args.fold, label_set=args.label_set, calm=args.calm, progress=not args.json,
+                                 vad=args.vad, conditions=args.conditions, backend=args.backend, part=args.part,
+                                 threads=args.threads)
     if args.json:
         print_json({k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")})
     else:
@@ -160,9 +195,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands, parser_class) -> None:
-    train = commands.add_parser("train", help="train a model from a YAML recipe (--key value overrides)",
+    train = commands.add_parser("train", help="train a model from a YAML recipe, or fine-tune one on your recordings",
                                 epilog="Any --key value after the recipe overrides that field of the recipe.")
-    train.add_argument("recipe", help="YAML recipe, e.g. recipes/cnn_ravdess_6fold.yaml")
+    train.add_argument("recipe", nargs="?", help="YAML recipe, e.g. recipes/cnn_ravdess_6fold.yaml (default with "
+                                                 "--data: the fine-tuning recipe ser_hf/train/own_data.yaml)")
+    train.add_argument("--data", metavar="DIR", help="your own labelled recordings: a folder with one subfolder per "
+                                                      "label or a metadata.csv, a CSV manifest, a saved Dataset")
+    train.add_argument("--from", dest="from_model", metavar="MODEL",
+                       help="the model to fine-tune: default, compact or a trained folder (default: the recipe's)")
+    train.add_argument("--strict", action="store_true", help="fail when a file of --data cannot be read")
     train.add_argument("--json", action="store_true", help="print the run's metrics.json")
     train.set_defaults(func=cmd_train, takes_overrides=True)
 
@@ -175,13 +216,20 @@ def add_commands(commands, parser_class) -> None:
 
     evaluate = commands.add_parser("evaluate", help="score a model on a corpus or a fold; write a report")
     evaluate.add_argument("--model", default=None, help="model folder, or 'compact' (default: the bundled model)")
-    evaluate.add_argument("--corpus", required=True, choices=[*corpus_names(), "all"],
+    evaluate.add_argument("--corpus", choices=[*corpus_names(), "all"],
                           help="'all': each corpus of --protocol's test fold, one report each")
+    evaluate.add_argument("--data", metavar="DIR", help="your own labelled recordings instead of a corpus (a folder "
+                                                         "with one subfolder per label or a metadata.csv, a CSV "
+                                                         "manifest, a saved Dataset)")
     evaluate.add_argument("--data-dir", default=None, help=DATA_DIR_HELP)
     evaluate.add_argument("--protocol", choices=protocol_names(), help="score only this protocol's test fold")
     evaluate.add_argument("--fold", type=int, default=1)
-    evaluate.add_argument("--part", choices=["test", "validation"], default="test",
-                          help="the protocol's speakers to score: test (default), or validation for tuning")
+    evaluate.add_argument("--part", choices=["test", "validation", "all"], default="test",
+                          help="the protocol's (or --data's split's) speakers to score: test (default), validation "
+                               "for tuning, or all of --data")
+    evaluate.add_argument("--seed", type=int, default=None,
+                          help="--data: the seed of its split (default: the model's training seed)")
+    evaluate.add_argument("--strict", action="store_true", help="--data: fail when a file cannot be read")
     evaluate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: the model's labels the corpus has")
     evaluate.add_argument("--calm", choices=CALM_POLICIES, default=None,
                           help="RAVDESS calm outside the model's labels: drop or merge into neutral (default: the "

@@ -133,7 +133,7 @@ def scan_corpus(
             scan.skipped.append(Skipped(rel, "unreadable audio (no samples)"))
             continue
         duration = info.frames / info.samplerate
-        if check_silence and _is_silent_file(path, info):
+        if check_silence and is_silent_file(path, info):
             scan.skipped.append(Skipped(rel, "digital silence from start to end (no speech to learn from)"))
             continue
         seen[key] = rel
@@ -164,7 +164,8 @@ def _walk(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: (len(p.relative_to(root).parts), str(p)))
 
 
-def _is_silent_file(path: Path, info) -> bool:
+def is_silent_file(path: Path, info) -> bool:
+    """Whether an audio file (``info``: its ``soundfile.info``) holds digital silence only (read cheaply)."""
     from ..models.preprocessing import SILENCE_PEAK
 
     compressed = info.subtype not in {"PCM_16", "PCM_24", "PCM_32", "PCM_U8", "PCM_S8", "FLOAT", "DOUBLE"}

@@ -83,18 +83,21 @@ def records_to_dataset(
     """Build the Dataset from scanned records, mapping emotions into ``label_set`` (a name, or an ordered list
     of canonical emotions) (see :func:`load_corpus`)."""
     labels = get_label_set(label_set) if isinstance(label_set, str) else tuple(label_set)
+    mapped = [{**record, "emotion": emotion} for record in records
+              if (emotion := map_emotion(record["emotion"], labels, calm=calm)) is not None]
+    return dataset_from_records(mapped, labels)
+
+
+def dataset_from_records(records: list[dict], labels: list[str] | tuple[str, ...]) -> datasets.Dataset:
+    """The Dataset of records whose ``emotion`` is one of ``labels`` (any names: a user's own label set too)."""
+    labels = list(labels)
     rows: dict[str, list] = {column: [] for column in FEATURE_COLUMNS}
     for record in records:
-        emotion = map_emotion(record["emotion"], labels, calm=calm)
-        if emotion is None:
-            continue
         for column in FEATURE_COLUMNS:
             if column == "audio":
                 rows["audio"].append({"path": record["path"], "bytes": None})
             elif column == "label":
-                rows["label"].append(labels.index(emotion))
-            elif column == "emotion":
-                rows["emotion"].append(emotion)
+                rows["label"].append(labels.index(record["emotion"]))
             else:
                 rows[column].append(record[column])
     # datasets.Audio encodes through torchcodec even with decode=False, so build the column as its

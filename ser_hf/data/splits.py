@@ -32,7 +32,14 @@ def load_split(
     label_set = label_set or (get_corpus(corpora[0]).native_label_set if len(corpora) == 1 else "core7")
     dataset = load_corpora(corpora, data_dir, label_set, calm=calm)
     split = make_split(dataset, protocol, fold, seed=seed, allow_random=allow_random)
+    return subsample(split, max_train_samples, max_eval_samples, seed), dataset.features["label"].names
+
+
+def subsample(split: datasets.DatasetDict, max_train_samples: int | None, max_eval_samples: int | None,
+              seed: int = 0) -> datasets.DatasetDict:
+    """Keep a seeded random subset of each part (quick runs): ``max_train_samples`` of train, ``max_eval_samples`` of
+    validation and of test."""
     for name, limit in (("train", max_train_samples), ("validation", max_eval_samples), ("test", max_eval_samples)):
         if limit is not None and len(split[name]) > limit:
             split[name] = split[name].shuffle(seed=seed).select(range(limit))
-    return split, dataset.features["label"].names
+    return split

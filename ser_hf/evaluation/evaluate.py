@@ -51,12 +51,7 @@ def evaluation_labels(model_labels: list[str], corpus: str, label_set: str | Non
 
 def model_calm_policy(model) -> str:
     """The model's own RAVDESS calm choice (``data.calm`` of the ``recipe.yaml`` beside it), else ``"drop"``."""
-    import yaml
-
-    from ..scoring.loading import resolve_model_dir
-
-    recipe = resolve_model_dir(model) / "recipe.yaml"
-    data = (yaml.safe_load(recipe.read_text()) or {}).get("data", {}) if recipe.is_file() else {}
+    data = _model_recipe(model).get("data", {})
     return data.get("calm", "drop") if data.get("calm") in ("drop", "merge") else "drop"
 
 
@@ -142,24 +137,96 @@ def evaluate_model(
     defaults to the model's own choice (its recipe's); clips outside the scored labels are counted in ``left_out``.
     Scores on ``threads`` threads (``0``/``None``: torch's and ONNX Runtime's defaults).
     Returns the metrics (with ``robustness``: condition -> metrics)."""
-    from ..data.audio_files import load_audio
     from ..scoring.loading import load_model
 
     network, feature_extractor = load_model(model, backend, threads=threads)  # torch, onnx or onnx-int8: the same scoring path
     all_labels = model_labels(network)
     labels = evaluation_labels(all_labels, corpus, label_set)
-    columns = label_columns(all_labels, labels)  # fails early on unknown labels
+    label_columns(all_labels, labels)  # fails early on unknown labels
     calm = calm or model_calm_policy(model)
     dataset, left_out, skipped = scored_clips(corpus, data_dir, labels, calm, protocol, fold, part)
+    title = f"{model_name(model)} on {corpus}" + (f", {protocol} fold {fold}" if protocol else "") + \
+        (f" ({part} speakers)" if protocol and part != "test" else "")
+    return score_and_report(network, feature_extractor, dataset, labels, output_dir, title=title, skipped=skipped,
+                            left_out=left_out, calm=calm, progress=progress, vad=vad, conditions=conditions,
+                            threads=threads, desc=corpus)
+
+
+def model_name(model) -> str:
+    """A short name for report titles: the bundled model's name, or the last two parts of a folder."""
+    return "/".join(Path(str(model)).parts[-2:]) if model and str(model) not in ("default", "compact") else (model or "default")
+
+
+def evaluate_on_data(
+    model: str | os.PathLike | None,
+    source,
+    output_dir: str | os.PathLike,
+    *,
+    part: str = "test",
+    seed: int | None = None,
+    strict: bool = False,
+    progress: bool = True,
+    vad: bool = True,
+    backend: str = "torch",
+    threads: int | None = DEFAULT_THREADS,
+) -> dict:
+    """Score ``model`` on one's own labelled recordings (``source``: see :mod:`ser_hf.data.user_data`): the ``part``
+    (``test``, ``validation``) of their split, made as training made it (``seed``: the model's own recipe's, else 0),
+    or ``all`` of them. Clips of labels the model does not know are counted in ``left_out``. Writes the report files
+    and ``predictions.jsonl`` like :func:`evaluate_model` and returns the metrics."""
+    from collections import Counter
+
+    from ..data.user_data import load_user_data, split_user_data
+    from ..scoring.loading import load_model
+
+    if part not in ("test", "validation", "all"):
+        raise SerError(f"Expected part 'test', 'validation' or 'all', got {part!r}.")
+    network, feature_extractor = load_model(model, backend, threads=threads)
+    user = load_user_data(source, strict=strict)
+    if seed is None:
+        seed = int(_model_recipe(model).get("training", {}).get("seed", 0))
+    rows = user.dataset if part == "all" else split_user_data(user, seed=seed)[part]
+    all_labels = model_labels(network)
+    labels = [label for label in all_labels if label in set(rows["emotion"])]
+    if not labels:
+        raise SerError(f"The model predicts {', '.join(all_labels)}; none of them is a label of {source} "
+                       f"({', '.join(user.labels)}).")
+    left_out = dict(Counter(e for e in rows["emotion"] if e not in labels))
+    user = user.with_labels(list(dict.fromkeys([*labels, *user.labels])))
+    kept = set(rows["path"])
+    dataset = user.dataset.select([i for i, path in enumerate(user.dataset["path"]) if path in kept])
+    dataset = dataset.filter(lambda emotion: emotion in labels, input_columns="emotion")
+    title = f"{model_name(model)} on {Path(str(source)).name}" + ("" if part == "all" else f" ({part} part)")
+    return score_and_report(network, feature_extractor, dataset, labels, output_dir, title=title,
+                            skipped=user.skipped, left_out=left_out, calm=None, progress=progress, vad=vad,
+                            threads=threads, desc=Path(str(source)).name)
+
+
+def _model_recipe(model) -> dict:
+    import yaml
+
+    from ..scoring.loading import resolve_model_dir
+
+    recipe = resolve_model_dir(model) / "recipe.yaml"
+    return (yaml.safe_load(recipe.read_text()) or {}) if recipe.is_file() else {}
+
+
+def score_and_report(network, feature_extractor, dataset, labels: list[str], output_dir, *, title: str, skipped,
+                     left_out: dict, calm: str | None, progress: bool, vad: bool, threads, desc: str,
+                     conditions: Sequence[str] | None = None) -> dict:
+    """Score every clip of ``dataset`` (its ``label`` indexes ``labels``, each one of the model's) as ``predict`` does,
+    write the report files and ``predictions.jsonl`` (and, with ``conditions``, the robustness report) to
+    ``output_dir``; return the metrics."""
+    from ..data.audio_files import load_audio
+
+    all_labels = model_labels(network)
+    columns = label_columns(all_labels, labels)
     rate = feature_extractor.sampling_rate
     waves = (load_audio(path, rate) for path in dataset["path"])
     gate = default_gate(vad)
     probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                           total=len(dataset), desc=f"Evaluating on {corpus}", gate=gate,
+                                           total=len(dataset), desc=f"Evaluating on {desc}", gate=gate,
                                            threads=threads)
-    name = "/".join(Path(str(model)).parts[-2:]) if model and str(model) not in ("default", "compact") else (model or "default")
-    title = f"{name} on {corpus}" + (f", {protocol} fold {fold}" if protocol else "") + \
-        (f" ({part} speakers)" if protocol and part != "test" else "")
     metrics = write_report(output_dir, predicted, np.asarray(dataset["label"]), labels, rows=dataset,
                            skipped=[vars(s) for s in skipped], title=title, probabilities=probabilities[:, columns],
                            temperature=temperature_of(network), left_out=left_out, calm=calm)
@@ -169,7 +236,7 @@ def evaluate_model(
 
         def score(waves):
             probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                                   total=len(dataset), desc=f"{corpus}, a condition", gate=gate,
+                                                   total=len(dataset), desc=f"{desc}, a condition", gate=gate,
                                                    threads=threads)
             return probabilities[:, columns], predicted
 

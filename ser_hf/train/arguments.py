@@ -16,6 +16,10 @@ class DataArguments:
     """What to train and evaluate on."""
 
     corpora: list[str] = field(default_factory=lambda: ["ravdess"], metadata={"help": "ravdess, crema_d, tess"})
+    dataset: str | None = field(default=None, metadata={
+        "help": "your own labelled recordings instead of the corpora: a folder (one subfolder per label, or a "
+                "metadata.csv), a CSV manifest, a saved Dataset folder or a Hub dataset id (ser_hf.data.user_data)"})
+    strict: bool = field(default=False, metadata={"help": "fail when a file of the dataset cannot be read"})
     data_dir: str | None = field(default=None, metadata={"help": "folder of the corpora (default $SER_HF_DATA)"})
     label_set: str | None = field(default=None, metadata={"help": "ravdess8, core7, core6, big4 (default: native)"})
     calm: str = field(default="drop", metadata={"help": "RAVDESS calm outside the label set: drop or merge"})
@@ -50,7 +54,9 @@ class FeatureArguments:
 class ModelArguments:
     """The model: ``cnn``, a backbone (``whisper-tiny.en``, a folder, a Hub id) or a trained ser_hf folder."""
 
-    model: str = field(default="cnn", metadata={"help": "cnn | whisper-tiny.en | folder | Hub id"})
+    model: str = field(default="cnn", metadata={"help": "cnn | whisper-tiny.en | default | compact | a trained folder "
+                                                        "(fine-tuned: the same labels continue its head, other labels "
+                                                        "get a new one) | an encoder folder or Hub id"})
     dropout: float | None = field(default=None, metadata={"help": "head dropout (default: the config's)"})
     label_smoothing: float = 0.0
     class_weighting: str = field(default="none", metadata={"help": "none or balanced (inverse class frequency)"})

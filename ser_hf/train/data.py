@@ -2,26 +2,43 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
-from ..data.splits import load_split
+from ..data.splits import load_split, subsample
 from ..scoring.score import batch_inputs
 from .arguments import DataArguments
 from .cache import cache_waveforms
 
 
-def load_fold(data: DataArguments, seed: int = 0):
-    """``(split, labels)`` of the recipe's corpora, protocol and fold (:func:`ser_hf.data.load_split`)."""
-    return load_split(data.corpora, data.data_dir, data.label_set, calm=data.calm, protocol=data.protocol,
-                      fold=data.fold, seed=seed, allow_random=data.allow_random,
-                      max_train_samples=data.max_train_samples, max_eval_samples=data.max_eval_samples)
+def load_fold(data: DataArguments, seed: int = 0, keep_labels: list[str] | None = None):
+    """``(split, labels)``: the recipe's own ``dataset`` split by speaker (:mod:`ser_hf.data.user_data`), or its
+    corpora, protocol and fold (:func:`ser_hf.data.load_split`). ``keep_labels`` (a model's labels, to continue
+    training it) is the label order whenever it holds every label of the data."""
+    if data.dataset:
+        from ..data.user_data import load_user_data, split_user_data
+
+        user = load_user_data(data.dataset, strict=data.strict, cache_dir=data.cache_dir)
+        if keep_labels and set(user.labels) <= set(keep_labels):
+            user = user.with_labels(keep_labels)
+        if user.skipped:
+            warnings.warn(f"Skipped {len(user.skipped)} file(s) of {data.dataset}: " + "; ".join(
+                f"{s.path} ({s.reason})" for s in user.skipped[:10]) + (" ..." if len(user.skipped) > 10 else ""),
+                stacklevel=2)
+        split = split_user_data(user, seed=seed)
+        return subsample(split, data.max_train_samples, data.max_eval_samples, seed), user.labels
+    split, labels = load_split(data.corpora, data.data_dir, data.label_set, calm=data.calm, protocol=data.protocol,
+                               fold=data.fold, seed=seed, allow_random=data.allow_random,
+                               max_train_samples=data.max_train_samples, max_eval_samples=data.max_eval_samples)
+    return split, labels
 
 
-def prepare_split(data: DataArguments, seed: int = 0) -> tuple[dict, list[str]]:
+def prepare_split(data: DataArguments, seed: int = 0, keep_labels: list[str] | None = None) -> tuple[dict, list[str]]:
     """``({"train", "validation", "test"}, labels)``: each part with a decoded ``waveform`` column and ``length``
     (its samples, for length-grouped batches). Whole clips: training cuts them (:class:`WaveformTransform`)."""
-    split, labels = load_fold(data, seed)
+    split, labels = load_fold(data, seed, keep_labels)
     parts = {}
     for name, part in split.items():
         part = cache_waveforms(part, cache_dir=data.cache_dir)

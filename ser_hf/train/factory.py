@@ -99,8 +99,34 @@ def model_from_backbone(
     return model, backbone_feature_extractor(config, normalization=normalization)
 
 
+def trained_model_dir(model: str) -> Path | None:
+    """The folder of a trained ser_hf model that ``model`` names (``default``, ``compact`` or a folder), else ``None``."""
+    from ..scoring.loading import BUNDLED, bundled_model_dir
+
+    folder = bundled_model_dir(model) if model in BUNDLED else Path(model)
+    config = folder / "config.json"
+    if config.is_file() and json.loads(config.read_text()).get("model_type", "").startswith("ser_"):
+        return folder
+    return None
+
+
+def trained_model_labels(model: str) -> list[str] | None:
+    """The labels of the trained model ``model`` names, in its head's order (``None`` for a new model)."""
+    folder = trained_model_dir(model)
+    if folder is None:
+        return None
+    id2label = json.loads((folder / "config.json").read_text())["id2label"]
+    return [id2label[str(i)] for i in range(len(id2label))]
+
+
+# Label-sized settings of a trained head that a new head cannot keep.
+HEAD_SETTINGS = ("class_weights", "adaptation_prior", "adaptation_neutral_prior")
+
+
 def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labels: list[str]):
-    """The model and its feature extractor, with a new head over ``labels`` (or a trained ser_hf folder's own)."""
+    """The model and its feature extractor: a new model with a head over ``labels``, or a trained ser_hf model
+    (``default``, ``compact``, a folder) that continues with its own head when its labels are ``labels`` and gets
+    a new head over ``labels`` (its encoder kept) otherwise."""
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 
     id2label = dict(enumerate(labels))
@@ -113,12 +139,17 @@ def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labe
                               num_blocks=model_args.num_blocks, label_smoothing=model_args.label_smoothing,
                               spec_augment=model_args.spec_augment, id2label=id2label, label2id=label2id, **overrides)
         return SerCnnForAudioClassification(config), fe
-    folder = Path(model_args.model)
-    if (folder / "config.json").is_file() and json.loads((folder / "config.json").read_text()).get(
-            "model_type", "").startswith("ser_"):
-        model = AutoModelForAudioClassification.from_pretrained(folder)
-        if [model.config.id2label[i] for i in range(model.config.num_labels)] != labels:
-            raise SerError(f"{folder} predicts {list(model.config.id2label.values())}, the recipe needs {labels}.")
+    folder = trained_model_dir(model_args.model)
+    if folder is not None:
+        if trained_model_labels(model_args.model) == labels:
+            model = AutoModelForAudioClassification.from_pretrained(folder)
+        else:
+            model = AutoModelForAudioClassification.from_pretrained(
+                folder, num_labels=len(labels), id2label=id2label, label2id=label2id, ignore_mismatched_sizes=True)
+            model.config.calibration_temperature = 1.0
+            for name in HEAD_SETTINGS:
+                if hasattr(model.config, name):
+                    setattr(model.config, name, None)
         return model, AutoFeatureExtractor.from_pretrained(folder)
     options = {"freeze_encoder": model_args.freeze_encoder, "freeze_layers": model_args.freeze_layers,
                "label_smoothing": model_args.label_smoothing, "spec_augment": model_args.spec_augment}

@@ -72,8 +72,14 @@ def parse_arguments(classes: Sequence[type], recipe: str | os.PathLike | None,
         raise SerError(f"Invalid {what} arguments: {message.rstrip('.')}.") from None
 
 
+OWN_DATA_RECIPE = Path(__file__).with_name("own_data.yaml")
+
+
 def parse_recipe(recipe: str | os.PathLike | None, overrides: Sequence[str] | None = None) -> RunArguments:
-    """Parse a training recipe plus ``--key value`` overrides into :class:`RunArguments`."""
+    """Parse a training recipe plus ``--key value`` overrides into :class:`RunArguments`. Without a recipe, a run on
+    one's own recordings (``--dataset``) takes :data:`OWN_DATA_RECIPE` (fine-tuning the default model)."""
+    if recipe is None and any(o == "--dataset" or str(o).startswith("--dataset=") for o in overrides or ()):
+        recipe = OWN_DATA_RECIPE
     return RunArguments(*parse_arguments(ARGUMENT_CLASSES, recipe, overrides))
 
 

@@ -23,7 +23,7 @@ from .arguments import AugmentArguments, RunArguments
 from .augment import AugmentConfig, WaveformAugmenter
 from .data import AudioCollator, WaveformColumn, WaveformTransform, prepare_split
 from .distill import teacher_logits_for
-from .factory import balanced_class_weights, build_model
+from .factory import balanced_class_weights, build_model, trained_model_labels
 from .recipes import recipe_as_run
 from .trainer import SerTrainer
 
@@ -67,7 +67,7 @@ def train(run: RunArguments) -> dict:
     data, training = run.data, run.training
     started = time.time()
     with training.main_process_first(desc="loading and decoding the corpora"):
-        split, labels = prepare_split(data, seed=training.seed)
+        split, labels = prepare_split(data, seed=training.seed, keep_labels=trained_model_labels(run.model.model))
     model, fe = build_model(run.model, run.features, labels)
     if run.model.class_weighting == "balanced":
         model.config.class_weights = balanced_class_weights(split["train"]["label"], len(labels))

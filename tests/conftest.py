@@ -100,3 +100,30 @@ def save_tiny_cnn(folder: Path, labels: list[str], hidden_size: int = 16, num_bl
     SerCnnForAudioClassification(config).save_pretrained(folder)
     SerFeatureExtractor().save_pretrained(folder)
     return folder
+
+
+# RAVDESS emotion codes -> the label names a user might use (three canonical spellings and one label of their own).
+USER_LABELS = {"01": "Neutral", "05": "anger", "03": "Happiness", "04": "tired"}
+
+
+def make_user_recordings(data_root: Path, out: Path, *, actors=(1, 2, 3, 4), per_label: int = 3,
+                         metadata: bool = True) -> Path:
+    """A user's labelled folder built from RAVDESS clips: ``out/<label>/spkN_<name>.ogg`` (one subfolder per label)
+    and, with ``metadata``, a ``metadata.csv`` (``file_name``, ``label``, ``speaker``)."""
+    import csv
+    import shutil
+
+    rows = []
+    for actor in actors:
+        for code, label in USER_LABELS.items():
+            for clip in sorted((data_root / "ravdess" / f"Actor_{actor:02d}").glob(f"03-01-{code}-*.ogg"))[:per_label]:
+                target = out / label / f"spk{actor}_{clip.name}"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(clip, target)
+                rows.append({"file_name": f"{label}/{target.name}", "label": label, "speaker": f"spk{actor}"})
+    if metadata:
+        with open(out / "metadata.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, ["file_name", "label", "speaker"])
+            writer.writeheader()
+            writer.writerows(rows)
+    return out

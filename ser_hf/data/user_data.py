@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,9 +145,9 @@ def _rows_from(source, cache_dir) -> list[dict]:
         if (path / METADATA_FILE).is_file():
             return _rows_from_csv(path / METADATA_FILE, path)
         return _rows_from_folders(path)
-    if os.sep in str(source) or str(source).startswith("."):
+    if not re.fullmatch(r"[\w.-]+(/[\w.-]+)?", str(source)) or str(source).startswith("."):
         raise SerDataError(f"The folder {source} does not exist; expected a folder of labelled audio.")
-    return _rows_from_hub(str(source), cache_dir)
+    return _rows_from_hub(str(source), cache_dir)  # NAME or OWNER/NAME, and no such folder here: a Hub id
 
 
 def _rows_from_csv(manifest: Path, root: Path) -> list[dict]:
@@ -321,8 +322,10 @@ def _random_parts(labels: np.ndarray, wanted: list[str], seed: int, fraction: fl
     parts = np.full(len(labels), "train", dtype=object)
     rest = np.arange(len(labels))
     for i, name in enumerate(wanted):
-        size = fraction / (1 - i * fraction)
-        stratify = labels[rest] if np.unique(labels[rest], return_counts=True)[1].min() >= 2 else None
-        rest, taken = train_test_split(rest, test_size=size, stratify=stratify, random_state=seed)
+        count = max(1, round(len(rest) * fraction / (1 - i * fraction)))
+        classes, sizes = np.unique(labels[rest], return_counts=True)
+        # Stratified where every class can give a clip to each side; plain random otherwise.
+        stratify = labels[rest] if sizes.min() >= 2 and len(classes) <= count <= len(rest) - len(classes) else None
+        rest, taken = train_test_split(rest, test_size=count, stratify=stratify, random_state=seed)
         parts[taken] = name
     return parts

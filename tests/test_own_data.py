@@ -164,6 +164,10 @@ def test_fine_tune_the_compact_model_new_head_then_evaluate_and_predict(recordin
     assert main(["evaluate", "--model", str(out), "--data", str(recordings), "--part", "all", "--output-dir",
                  str(tmp_path / "all"), "--json"]) == 0
     assert '"num_records": 48' in capsys.readouterr().out
+    from ser_hf.hub.card import render_model_card
+
+    card = render_model_card(out)  # the compact's corpora stay behind it, and so do their terms
+    assert "license: cc-by-nc-sa-4.0" in card and "| own recordings (`my_recordings`), fine-tuning `compact`" in card
 
 
 def test_labels_the_model_has_continue_its_head(recordings, tmp_path):
@@ -200,6 +204,13 @@ def test_fine_tune_a_tiny_whisper_model(recordings, tmp_path):
     trained = _weights(tmp_path / "run")
     encoder = [k for k in trained if k.startswith("encoder.")]
     assert encoder and all(np.allclose(trained[k].numpy(), model.state_dict()[k].numpy(), atol=0.05) for k in encoder)
+    assert main(["evaluate", "--model", str(tmp_path / "run"), "--data", str(recordings), "--output-dir",
+                 str(tmp_path / "report"), "--json"]) == 0
+    from ser_hf import EmotionRecognizer
+
+    clip = sorted((recordings / "anger").iterdir())[0]
+    assert set(EmotionRecognizer.from_pretrained(tmp_path / "run").predict(str(clip)).scores) == \
+        {"neutral", "happy", "angry", "tired"}
 
 
 def test_the_guide_section_runs(recordings, tmp_path):

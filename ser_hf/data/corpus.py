@@ -80,6 +80,15 @@ class Corpus:
         return parts
 
 
+def folds_by_speaker(speaker_fold: Callable[[str], int], num_folds: int) -> FoldParts:
+    """The ``fold_parts`` of a corpus whose every speaker belongs to one fold (``speaker_fold``: speaker -> 1..n)."""
+
+    def fold_parts(speakers: np.ndarray, text_ids: np.ndarray, fold: int, seed: int = 0) -> np.ndarray:
+        return speaker_fold_parts(np.array([speaker_fold(s) for s in speakers]), fold, num_folds)
+
+    return fold_parts
+
+
 def speaker_fold_parts(speaker_folds: np.ndarray, fold: int, num_folds: int) -> np.ndarray:
     """Parts from each clip's speaker fold: fold ``fold`` tests, the next one (cyclically) validates, the rest train."""
     next_fold = fold % num_folds + 1

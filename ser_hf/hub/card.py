@@ -78,6 +78,21 @@ def enrollment_table(enrollment: dict) -> str:
             "skewed UA | skewed WA |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(lines))
 
 
+def training_corpora(recipe: dict) -> list[str]:
+    """The corpora behind a model: its recipe's, or for a model fine-tuned on one's own recordings (``data.dataset``)
+    those of the model it started from (it inherits their terms)."""
+    data = recipe.get("data", {})
+    if not data.get("dataset"):
+        return list(data.get("corpora") or [])
+    from ..scoring.loading import resolve_model_dir
+
+    try:
+        base = resolve_model_dir(recipe.get("model", {}).get("model")) / "recipe.yaml"
+    except Exception:  # noqa: BLE001 - a new model (cnn, an encoder) has no corpora behind it
+        return []
+    return training_corpora(yaml.safe_load(base.read_text()) or {}) if base.is_file() else []
+
+
 def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) -> str:
     """The model card (README.md) of a trained model folder, from ``config.json``, ``metrics.json`` and
     ``recipe.yaml``: the metadata (with a ``model-index``) through ``huggingface_hub``'s ``ModelCardData`` and
@@ -87,11 +102,13 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
     metrics = read_json(folder / "metrics.json")
     recipe = yaml.safe_load((folder / "recipe.yaml").read_text()) if (folder / "recipe.yaml").is_file() else {}
     data = recipe.get("data", {})
-    corpora = data.get("corpora") or []
+    corpora = training_corpora(recipe)
     labels = [config.get("id2label", {}).get(str(i)) for i in range(len(config.get("id2label", {})))]
     family = config.get("model_type", "ser")
     is_whisper = family == "ser_backbone" and config.get("backbone_config", {}).get("model_type") == "whisper"
     protocol, fold = data.get("protocol", "unknown protocol"), data.get("fold", "?")
+    if data.get("dataset"):  # split by speaker where the recordings name one (ser_hf.data.user_data)
+        protocol, fold = "own-recordings", 1
     known = [REGISTRY[c] for c in corpora if c in REGISTRY]
     non_commercial = [c.display_name for c in known if c.non_commercial]
     repo_id = repo_id or f"ser-hf/{folder.name}"
@@ -112,6 +129,9 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
         "a compact CNN over 64-bin log-mel features (strided 2-D stem, depthwise-separable 1-D blocks, attentive "
         "statistics pooling)" if family == "ser_cnn" else f"a `{family}` model")
     rows = [f"| {c.display_name} | {c.license} | {c.citation} |" for c in known]
+    if data.get("dataset"):
+        rows.append(f"| own recordings (`{Path(str(data['dataset'])).name}`), fine-tuning `{recipe.get('model', {}).get('model')}` "
+                    "| the owner's | |")
     per_corpus = read_json(folder / "per_corpus.json")
     for corpus, m in per_corpus.items():
         results.append(EvalResult(**task, dataset_name=display_name(corpus),

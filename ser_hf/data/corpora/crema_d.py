@@ -11,9 +11,7 @@ import csv
 import re
 from pathlib import Path
 
-import numpy as np
-
-from ..corpus import Corpus, Skip, speaker_fold_parts
+from ..corpus import Corpus, Skip, folds_by_speaker
 
 EMOTION_CODES: dict[str, str] = {
     "ANG": "angry",
@@ -81,10 +79,6 @@ def speaker_fold(speaker: str) -> int:
     return (int(speaker.rsplit("_", 1)[1]) - 1001) % 6 + 1
 
 
-def fold_parts(speakers: np.ndarray, text_ids: np.ndarray, fold: int, seed: int = 0) -> np.ndarray:
-    return speaker_fold_parts(np.array([speaker_fold(s) for s in speakers]), fold, 6)
-
-
 CORPUS = Corpus(
     name="crema_d",
     display_name="CREMA-D",
@@ -97,7 +91,7 @@ CORPUS = Corpus(
     parser=CremaDParser(),
     protocol="crema_d-speakers",
     num_folds=6,
-    fold_parts=fold_parts,
+    fold_parts=folds_by_speaker(speaker_fold, 6),
     describe_fold=lambda fold: f"actors with (ID - 1001) mod 6 = {fold - 1}",
     checksums="crema_d.tsv.gz",
     checksum_root="AudioWAV",

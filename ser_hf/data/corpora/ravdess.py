@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
-
-from ..corpus import Corpus, Skip, speaker_fold_parts
+from ..corpus import Corpus, Skip, folds_by_speaker
 
 EMOTION_CODES: dict[str, str] = {
     "01": "neutral",
@@ -75,10 +73,6 @@ def speaker_fold(speaker: str) -> int:
     return (int(speaker.rsplit("_", 1)[1]) - 1) // 4 + 1
 
 
-def fold_parts(speakers: np.ndarray, text_ids: np.ndarray, fold: int, seed: int = 0) -> np.ndarray:
-    return speaker_fold_parts(np.array([speaker_fold(s) for s in speakers]), fold, 6)
-
-
 CORPUS = Corpus(
     name="ravdess",
     display_name="RAVDESS",
@@ -91,7 +85,7 @@ CORPUS = Corpus(
     parser=RavdessParser(),
     protocol="ravdess-6fold",
     num_folds=6,
-    fold_parts=fold_parts,
+    fold_parts=folds_by_speaker(speaker_fold, 6),
     describe_fold=lambda fold: f"actors {4 * fold - 3}-{4 * fold}",
     checksums="ravdess.tsv.gz",
     multi_corpus_position=1,

@@ -2,6 +2,8 @@
 and predicted; every bad input answered with one sentence."""
 
 import csv
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -94,7 +96,11 @@ def _folder(root: Path, audio_writer, labels=("angry", "sad"), per_label=5, spea
     return root
 
 
-def test_bad_input_gets_one_sentence_each(tmp_path, audio_writer):
+def test_bad_input_gets_one_sentence_each(tmp_path, audio_writer, capsys):
+    assert main(["train"]) == 1 and "Pass a recipe" in capsys.readouterr().err
+    assert main(["evaluate", "--output-dir", str(tmp_path / "r")]) == 1
+    assert capsys.readouterr().err.strip() == ("ser-hf: error: Pass either --corpus NAME (a corpus) or --data DIR "
+                                               "(your own labelled recordings).")
     (tmp_path / "empty").mkdir()
     with pytest.raises(SerDataError, match=r"^No readable audio in .*empty; expected one subfolder per label"):
         load_user_data(tmp_path / "empty")
@@ -211,6 +217,18 @@ def test_fine_tune_a_tiny_whisper_model(recordings, tmp_path):
     clip = sorted((recordings / "anger").iterdir())[0]
     assert set(EmotionRecognizer.from_pretrained(tmp_path / "run").predict(str(clip)).scores) == \
         {"neutral", "happy", "angry", "tired"}
+
+
+def test_two_processes_under_accelerate(recordings, tmp_path):
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+               str(REPO / "recipes" / "accelerate" / "cpu_2proc.yaml"), "-m", "ser_hf.train", "--dataset",
+               str(recordings), "--model", "compact", "--ddp_backend", "gloo", "--output_dir", str(tmp_path / "run"),
+               "--cache_dir", str(tmp_path / "cache"), *TINY]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-4000:]
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["labels"] == ["neutral", "happy", "angry", "tired"]
 
 
 def test_the_guide_section_runs(recordings, tmp_path):

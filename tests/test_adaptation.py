@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from ser_hf.inference import EmotionRecognizer, StreamingRecognizer
-from ser_hf.inference.adaptation import WARMUP, SessionAdapter, fit_speaker_map
+from ser_hf.scoring.adaptation import WARMUP, SessionAdapter, fit_speaker_map
 from ser_hf.models.errors import SerError
 from tests.conftest import save_tiny_cnn, voice
 
@@ -232,3 +232,49 @@ def test_the_live_tab_adapts_per_session_and_says_so(folder):
         other, _, plain = stream_microphone((16000, audio[start:start + 8000]), plain, "cnn", pool, False)
     assert "Adapted to this speaker" in label and "Adapted" not in other
     assert adapted.stream.adapter is not plain.stream.adapter and plain.stream.adapter is None
+
+
+def _population(num_labels: int = 4, seed: int = 0):
+    """Class means of a population (row k: mean log probabilities of emotion k's clips) and a sampler of clips."""
+    rng = np.random.default_rng(seed)
+    means = np.full((num_labels, num_labels), -3.0) + 2.5 * np.eye(num_labels)
+
+    def clips(labels, offset=0.0):
+        rows = means[labels] + offset + rng.normal(0, 0.6, (len(labels), num_labels))
+        return rows - np.log(np.exp(rows).sum(axis=1, keepdims=True))  # log probabilities
+
+    return means, clips
+
+
+def test_a_session_whose_speaker_offset_is_known_is_corrected():
+    from ser_hf.scoring.adaptation import adapt_session, population_statistics, session_offset
+
+    means, clips = _population()
+    labels = np.repeat(np.arange(4), 10)
+    shift = np.array([0.0, -2.0, 2.0, 0.0])  # this voice sounds sad, never happy
+    log_p = clips(labels, shift)
+    population, spread = population_statistics(clips(np.repeat(np.arange(4), 200)), np.repeat(np.arange(4), 200), 4)
+    offset, mix = session_offset(log_p, population, spread)
+    centred = offset - offset.mean()
+    assert np.allclose(centred, shift - shift.mean(), atol=0.35)
+    assert np.allclose(mix, 0.25, atol=0.08)
+    before = (log_p.argmax(axis=1) == labels).mean()
+    after = (adapt_session(log_p, population, spread).argmax(axis=1) == labels).mean()
+    assert before < 0.8 and after >= before + 0.15
+
+
+def test_a_one_emotion_session_is_not_pushed_away_from_its_emotion():
+    from ser_hf.scoring.adaptation import adapt_session, population_statistics, session_offset
+
+    _, clips = _population(seed=1)
+    means, spread = population_statistics(clips(np.repeat(np.arange(4), 200)), np.repeat(np.arange(4), 200), 4)
+    log_p = clips(np.zeros(30, dtype=int))  # a neutral speaker, no shift
+    offset, mix = session_offset(log_p, means, spread)
+    assert mix[0] > 0.9
+    adapted = adapt_session(log_p, means, spread)
+    assert (adapted.argmax(axis=1) == 0).mean() >= (log_p.argmax(axis=1) == 0).mean()
+    plain = log_p - (log_p.mean(axis=0) - means.mean(axis=0))  # centring that assumes a balanced session
+    assert (plain.argmax(axis=1) == 0).mean() < 0.5
+    nan = np.vstack([log_p, np.full(4, np.nan)])
+    assert np.isnan(adapt_session(nan, means, spread)[-1]).all()
+    assert not np.isnan(adapt_session(nan, means, spread)[:-1]).any()

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from adaptation_study import clip_scores, model_fold_args, session_metrics
 
 from ser_hf.evaluation.metrics import ser_metrics
-from ser_hf.inference.adaptation import fit_speaker_map
+from ser_hf.scoring.adaptation import fit_speaker_map
 
 L2_WEIGHTS = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 AFFINE_L2 = 0.01  # the affine ceiling's 56 parameters per speaker need a little weight decay to converge

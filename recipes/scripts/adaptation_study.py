@@ -25,7 +25,7 @@ import numpy as np
 from ser_hf.data import load_audio, load_split
 from ser_hf.evaluation.evaluate import score_clips
 from ser_hf.evaluation.metrics import ser_metrics
-from ser_hf.inference.adaptation import SessionAdapter
+from ser_hf.scoring.adaptation import SessionAdapter
 from ser_hf.scoring.loading import load_model, resolve_model_dir
 
 CACHE = Path("outputs/adaptation")

@@ -46,7 +46,7 @@ from adaptation_ceiling import (  # noqa: E402
 from adaptation_study import model_fold_args  # noqa: E402
 from enrollment_head import fit_classifier, head_fit, model_parts  # noqa: E402
 
-from ser_hf.inference.adaptation import ENROLL_L2, fit_speaker_map  # noqa: E402
+from ser_hf.scoring.adaptation import ENROLL_L2, fit_speaker_map  # noqa: E402
 
 MAP_L2 = (0.1, 0.3, 1.0, 3.0)
 HEAD_L2 = (0.1, 0.3, 1.0)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.audio_files import load_audio
-from ..inference.adaptation import MIN_ENROLL_EMOTIONS
+from ..scoring.adaptation import MIN_ENROLL_EMOTIONS
 from ..inference.recognizer import EmotionRecognizer
 from ..inference.streaming import StreamingRecognizer
 from ..models.errors import SerError

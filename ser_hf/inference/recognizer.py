@@ -21,7 +21,7 @@ from ..scoring.loading import load_model
 from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_probabilities, score_waveform
 from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
 from ..scoring.threads import DEFAULT_THREADS, inference_threads
-from .adaptation import SessionAdapter, new_adapter
+from ..scoring.adaptation import SessionAdapter, new_adapter
 
 UNCERTAIN = "uncertain"
 
@@ -113,7 +113,7 @@ class EmotionRecognizer:
         order = np.argsort(-probabilities)[: top_k or len(self.labels)]
         return {self.labels[i]: float(probabilities[i]) for i in order}
 
-    # --- speaker adaptation (ser_hf.inference.adaptation) --------------------------------------------
+    # --- speaker adaptation (ser_hf.scoring.adaptation) --------------------------------------------
 
     def enrollment(self, clips, sampling_rate: int | None = None, labels=None) -> tuple[np.ndarray, list[int] | None]:
         """``(log_probabilities (clips with speech, num_labels), label indices or None)`` of enrollment clips (paths

@@ -22,7 +22,7 @@ from ..models.errors import SerAudioError
 from ..models.preprocessing import rms_db
 from ..scoring.speech import MIN_SPEECH_FRACTION, NO_SPEECH, SILENCE_DB, StreamingVad
 from ..scoring.threads import inference_threads
-from .adaptation import SessionAdapter, new_adapter
+from ..scoring.adaptation import SessionAdapter, new_adapter
 from .recognizer import EmotionRecognizer
 
 
@@ -51,7 +51,7 @@ class StreamingRecognizer:
         min_speech_s: audio needed before the first update.
         smoothing: weight of the previous smoothed scores in the moving average (0 switches it off).
         vad: Silero VAD as well as the energy gate decides "no speech" (default: as the recognizer does, on).
-        adapt: adapt to the speaker within the session (:mod:`ser_hf.inference.adaptation`), with this stream's
+        adapt: adapt to the speaker within the session (:mod:`ser_hf.scoring.adaptation`), with this stream's
             own statistics (a recognizer may serve many streams); :meth:`reset` starts a new speaker.
         silence_db: RMS level (dBFS) under which a window is "no speech" (the one gate's threshold by default).
     """

@@ -32,7 +32,7 @@ class SerBackboneConfig(PretrainedConfig):
             `temperature`: transformers reserves that name for generation.
         adaptation_prior / adaptation_neutral_prior (`list[float]`, *optional*): the mean log probabilities over
             the validation speakers (all clips / neutral ones), where speaker adaptation starts from
-            (:mod:`ser_hf.inference.adaptation`); stored as extra config fields.
+            (:mod:`ser_hf.scoring.adaptation`); stored as extra config fields.
     """
 
     model_type = "ser_backbone"

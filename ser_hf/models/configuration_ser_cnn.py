@@ -30,7 +30,7 @@ class SerCnnConfig(PretrainedConfig):
             `temperature`: transformers reserves that name for generation.
         adaptation_prior / adaptation_neutral_prior (`list[float]`, *optional*): the mean log probabilities over
             the validation speakers (all clips / neutral ones), where speaker adaptation starts from
-            (:mod:`ser_hf.inference.adaptation`); stored as extra config fields.
+            (:mod:`ser_hf.scoring.adaptation`); stored as extra config fields.
         spec_augment (`bool`, defaults to `False`): SpecAugment time and frequency masks in training mode.
         mask_time_width / mask_freq_width (`int`, defaults to 20 / 8), num_time_masks / num_freq_masks
             (`int`, defaults to 2 / 2): SpecAugment mask sizes and counts.

@@ -131,3 +131,56 @@ def new_adapter(config, strength: float | None = None, warmup: int | None = None
     return SessionAdapter(prior=getattr(config, "adaptation_prior", None),
                           neutral_prior=getattr(config, "adaptation_neutral_prior", None),
                           strength=STRENGTH if strength is None else strength, warmup=WARMUP if warmup is None else warmup)
+
+
+# Offline session mode: all of a speaker's clips at once (files are not a stream).
+SESSION_ITERATIONS = 30
+SESSION_SHRINK = 0.0  # clips: a prior that pulls the offset towards none, worth this many clips
+
+
+def population_statistics(log_probabilities, labels, num_labels: int) -> tuple[np.ndarray, float]:
+    """``(class_means (num_labels, num_labels), spread)`` of a population's clips ``(clips, num_labels)`` with their
+    true ``labels (clips,)``: row k is the mean log probabilities of emotion k's clips (the overall mean where none),
+    ``spread`` the mean squared distance of a clip to its emotion's mean, per label (a within-class variance)."""
+    rows = np.asarray(log_probabilities, dtype=np.float64)
+    labels = np.asarray(labels)
+    keep = ~np.isnan(rows).any(axis=1)
+    rows, labels = rows[keep], labels[keep]
+    overall = rows.mean(axis=0)
+    means = np.stack([rows[labels == k].mean(axis=0) if (labels == k).any() else overall for k in range(num_labels)])
+    spread = float(((rows - means[labels]) ** 2).sum(axis=1).mean() / num_labels)
+    return means, spread
+
+
+def session_offset(log_probabilities, class_means, spread: float, *, iterations: int = SESSION_ITERATIONS,
+                   shrink: float = SESSION_SHRINK) -> tuple[np.ndarray, np.ndarray]:
+    """``(offset (num_labels,), mix (num_labels,))``: the speaker's shift of the log probabilities and the session's
+    emotion mix, from the speaker's clips ``(clips, num_labels)``.
+
+    The clips are modelled as the population's (``class_means``, rows per emotion; ``spread``, the within-emotion
+    variance: :func:`population_statistics`) in an unknown mix, all moved by one unknown shift; EM fits both
+    (the mix as in Saerens, Latinne and Decaestecker, Neural Computation 2002). A shift moves every cluster of
+    clips while a mix re-weights them, so a session of one emotion keeps its emotion and is not pushed away from
+    it. ``shrink`` pulls the shift towards none, worth that many clips. Rows with NaN (no speech) are ignored."""
+    rows = np.asarray(log_probabilities, dtype=np.float64)
+    rows = rows[~np.isnan(rows).any(axis=1)]
+    means = np.asarray(class_means, dtype=np.float64)
+    offset, mix = np.zeros(means.shape[1]), np.full(means.shape[0], 1.0 / means.shape[0])
+    if not len(rows):
+        return offset, mix
+    residuals = rows[:, None, :] - means[None]  # (clips, emotions, num_labels)
+    for _ in range(iterations):
+        scores = np.log(np.maximum(mix, 1e-12)) - ((residuals - offset) ** 2).sum(axis=2) / (2 * spread)
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        responsibility = scores / scores.sum(axis=1, keepdims=True)  # (clips, emotions)
+        mix = responsibility.mean(axis=0)
+        offset = (responsibility[:, :, None] * residuals).sum(axis=(0, 1)) / (len(rows) + shrink)
+    return offset, mix
+
+
+def adapt_session(log_probabilities, class_means, spread: float, **options) -> np.ndarray:
+    """A speaker's clips ``(clips, num_labels)`` with the speaker's shift (:func:`session_offset`) taken out; rows
+    with NaN (no speech) stay NaN."""
+    rows = np.asarray(log_probabilities, dtype=np.float64)
+    offset, _ = session_offset(rows, class_means, spread, **options)
+    return rows - offset

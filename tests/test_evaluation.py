@@ -242,3 +242,33 @@ def test_fold_summary_gives_mean_and_sample_std_of_the_shipped_reports(tmp_path)
     table = (tmp_path / "README.md").read_text()
     assert f"| ravdess | {uas[0]:.3f} | {uas[1]:.3f} | {np.mean(uas):.3f} +- " in table
     assert "| tess |" in table and "noise:0" in table
+
+
+def test_the_yardstick_scores_every_speaker_of_the_held_out_corpus_with_session_metrics(tmp_path, audio_writer):
+    from tests.test_corpora import make_tess
+
+    data = tmp_path / "data"
+    make_ravdess_actors(data / "ravdess", audio_writer, actors=range(1, 9))
+    make_crema(data / "crema_d", audio_writer)
+    make_tess(data / "tess", audio_writer)
+    model = save_model(tmp_path / "model", CORE7)
+    config = json.loads((model / "config.json").read_text())  # session mode's population statistics
+    config.update(adaptation_class_means=(np.full((7, 7), -2.5) + 2 * np.eye(7)).tolist(), adaptation_spread=0.5)
+    (model / "config.json").write_text(json.dumps(config))
+    result = run_cli("evaluate", "--model", str(model), "--corpus", "tess", "--protocol", "leave-one-corpus-out",
+                     "--fold", "3", "--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--no-vad")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["num_records"] == 6  # both TESS speakers, every usable clip (8 files: a duplicate, a mismatch)
+    assert {json.loads(line)["speaker"] for line in (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()} \
+        == {"tess_OAF", "tess_YAF"}
+    sessions = metrics["sessions"]
+    assert set(sessions) == {"all", "random10", "skewed"}
+    assert sessions["all"]["clips"] == 6 and sessions["all"]["sessions"] == 2 and sessions["random10"]["sessions"] == 10
+    assert sessions["skewed"]["sessions"] == 1  # only OAF has a neutral clip: 1 neutral + 2 fearful + 1 surprised
+    assert sessions["skewed"]["clips"] == 4
+    assert sessions["all"]["clip"]["ua"] == pytest.approx(metrics["ua"])  # clip mode over all clips is the report's
+    assert "## Sessions: clip mode and session mode" in (tmp_path / "out" / "report.md").read_text()
+    no_statistics = save_model(tmp_path / "plain", CORE7)
+    evaluate_model(no_statistics, "tess", data, tmp_path / "plain_out", progress=False, vad=False)
+    assert "sessions" not in json.loads((tmp_path / "plain_out" / "metrics.json").read_text())

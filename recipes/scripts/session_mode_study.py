@@ -64,7 +64,7 @@ def methods(means: np.ndarray, spread: float) -> dict:
     return {
         "center": lambda log_p: log_p - (log_p.mean(axis=0) - prior),
         **{f"shift_mix_spread{c}_shrink{k}": (lambda c, k: lambda log_p: adapt_session(
-            log_p, means, c * spread, shrink=k))(c, k) for c in (0.5, 1, 2) for k in (0, 5, 20)},
+            log_p, means, spread, spread_scale=c, shrink=k))(c, k) for c in (0.5, 1, 2) for k in (0, 5, 20)},
     }
 
 

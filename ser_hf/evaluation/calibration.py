@@ -119,9 +119,11 @@ def calibration_metrics(probabilities: np.ndarray, references: np.ndarray, tempe
 
 def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fold: int = 1, calm: str = "merge",
                     label_set: str | None = None, write: bool = False, progress: bool = True) -> dict:
-    """Fit ``model``'s temperature on the validation speakers of ``fold`` of ``protocol`` (never its test speakers);
-    with ``write``, store it in the model folder's ``config.json`` (no weight changes). Returns the temperature,
-    the validation UA and the ECE before and after."""
+    """Fit ``model``'s temperature on the validation speakers of ``fold`` of ``protocol`` (never its test speakers),
+    and the population statistics of session mode on the same clips at that temperature
+    (:func:`ser_hf.scoring.adaptation.population_statistics`); with ``write``, store them in the model folder's
+    ``config.json`` (``calibration_temperature``, ``adaptation_class_means``, ``adaptation_spread``; no weight
+    changes). Returns them, the validation UA and the ECE before and after."""
     from ..data.protocols import protocol_corpora
     from ..data.splits import load_split
     from ..scoring.loading import load_model, resolve_model_dir
@@ -150,11 +152,18 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
               "num_records": int(kept.sum()), "ua": ser_metrics(predicted, references, split_labels)["ua"],
               "ece_before": expected_calibration_error(with_temperature(log_probabilities, 1.0), references[kept]),
               "ece_after": expected_calibration_error(with_temperature(log_probabilities, temperature), references[kept])}
+    from ..scoring.adaptation import population_statistics
+
+    calibrated = np.log(np.maximum(with_temperature(np.log(np.maximum(probabilities[kept], 1e-30)), temperature), 1e-30))
+    means, spread = population_statistics(calibrated, np.asarray(columns)[references[kept]], len(labels))
+    result.update(adaptation_class_means=np.round(means, 4).tolist(), adaptation_spread=round(spread, 4))
     if write:
         import json
 
         path = resolve_model_dir(model) / "config.json"
         config = json.loads(path.read_text())
         config["calibration_temperature"] = temperature
+        config["adaptation_class_means"] = result["adaptation_class_means"]
+        config["adaptation_spread"] = result["adaptation_spread"]
         path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return result

@@ -227,9 +227,14 @@ def score_and_report(network, feature_extractor, dataset, labels: list[str], out
     probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
                                            total=len(dataset), desc=f"Evaluating on {desc}", gate=gate,
                                            threads=threads)
+    from .sessions import model_session_adapter, session_metrics
+
+    adapt = model_session_adapter(network.config)
+    sessions = session_metrics(np.log(np.maximum(probabilities, 1e-30)), np.asarray(dataset["label"]),
+                               np.asarray(dataset["speaker"]), columns, labels, adapt) if adapt is not None else None
     metrics = write_report(output_dir, predicted, np.asarray(dataset["label"]), labels, rows=dataset,
                            skipped=[vars(s) for s in skipped], title=title, probabilities=probabilities[:, columns],
-                           temperature=temperature_of(network), left_out=left_out, calm=calm)
+                           temperature=temperature_of(network), left_out=left_out, calm=calm, sessions=sessions)
     write_predictions(Path(output_dir) / "predictions.jsonl", dataset, probabilities, predicted, labels, all_labels)
     if conditions:
         from .robustness import score_conditions, write_robustness

@@ -14,11 +14,13 @@ from .metrics import ser_metrics
 
 def write_report(output_dir, predictions: np.ndarray, references: np.ndarray, labels: list[str], *, rows=None,
                  skipped: list[dict] | None = None, title: str = "Evaluation", probabilities: np.ndarray | None = None,
-                 temperature: float = 1.0, left_out: dict | None = None, calm: str | None = None) -> dict:
+                 temperature: float = 1.0, left_out: dict | None = None, calm: str | None = None,
+                 sessions: dict | None = None) -> dict:
     """Write ``metrics.json``, ``report.md`` and ``confusion_matrix.png``; ``rows`` (a Dataset or dict of
     columns with ``speaker``, ``gender``, ``intensity``, ``corpus``) enables the error analysis, and
     ``probabilities (clips, len(labels))`` the calibration (``ece``, ``calibration.png``); ``left_out`` (emotion ->
-    clips outside the scored labels) and ``calm`` are recorded and said in the report."""
+    clips outside the scored labels) and ``calm`` are recorded and said in the report, and so are ``sessions``
+    (:func:`ser_hf.evaluation.sessions.session_metrics`: clip and session mode side by side)."""
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     computed = ser_metrics(predictions, references, labels)
@@ -31,6 +33,8 @@ def write_report(output_dir, predictions: np.ndarray, references: np.ndarray, la
         metrics["left_out"] = left_out
     if calm is not None:
         metrics["calm"] = calm
+    if sessions:
+        metrics["sessions"] = sessions
     calibration = calibration_metrics(probabilities, references, temperature) if probabilities is not None else {}
     if calibration:
         metrics.update(ece=calibration["ece"], ece_at_temperature_1=calibration["ece_at_temperature_1"],
@@ -106,6 +110,15 @@ def report_markdown(metrics: dict, analysis: dict, title: str) -> str:
         lines += [f"| {row['min_confidence']:.1f} | {row['coverage']:.1%} | {row['accuracy']:.3f} |"
                   for row in calibration["coverage"]]
         lines += ["", "![reliability and coverage](calibration.png)"]
+    if metrics.get("sessions"):
+        lines += ["", "## Sessions: clip mode and session mode", "",
+                  "Each speaker's clips answered one by one (clip mode) and together (session mode: the speaker's shift "
+                  "and the session's emotion mix fitted by EM, `--adapt`). Sessions: all of a speaker's clips; 10 at "
+                  "random (5 draws); skewed, every neutral clip and 3 of each other emotion.", "",
+                  "| sessions | sessions scored | clips | clip UA | session UA | clip WA | session WA |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += [f"| {kind} | {r['sessions']} | {r['clips']} | {r['clip']['ua']:.3f} | {r['session']['ua']:.3f} | "
+                  f"{r['clip']['wa']:.3f} | {r['session']['wa']:.3f} |" for kind, r in metrics["sessions"].items()]
     if analysis:
         lines += ["", "## Error analysis", "", "### Most confused pairs", "", "| true | predicted as | share of the true class | clips |",
                   "|---|---|---:|---:|"]

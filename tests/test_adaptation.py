@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from ser_hf.inference import EmotionRecognizer, StreamingRecognizer
-from ser_hf.scoring.adaptation import WARMUP, SessionAdapter, fit_speaker_map
+from ser_hf.scoring.adaptation import WARMUP, SessionAdapter, fit_speaker_map, population_statistics
 from ser_hf.models.errors import SerError
 from tests.conftest import save_tiny_cnn, voice
 
@@ -183,20 +183,56 @@ def test_an_enrolled_stream_adapts_from_the_start_until_reset(folder):
     assert not any(u.adapted for u in stream.push(voice(3.0, seed=9), 16000))
 
 
-def test_predict_adapt_json_by_folder(folder, tmp_path):
+@pytest.fixture(scope="module")
+def session_folder(tmp_path_factory):
+    """The tiny CNN with session mode's population statistics: its own log probabilities of varied voices, each
+    labelled with its own answer (so the population's emotions are the model's)."""
+    folder = save_tiny_cnn(tmp_path_factory.mktemp("cnn_session"), LABELS)
+    recognizer = EmotionRecognizer.from_pretrained(folder, vad=False)
+    rows = np.log(np.stack([recognizer.score_clip(voice(1.5, seed=100 + i), 16000).probabilities for i in range(40)]))
+    means, spread = population_statistics(rows, rows.argmax(axis=1), len(LABELS))
+    config = json.loads((folder / "config.json").read_text())
+    config.update(adaptation_class_means=means.tolist(), adaptation_spread=spread)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_session_mode_removes_a_known_speaker_offset(session_folder):
+    clips = [voice(1.5, seed=100 + i) for i in range(40)]
+    plain = [p.label for p in EmotionRecognizer.from_pretrained(session_folder, vad=False).predict(clips, 16000)]
+    shifted = shifted_recognizer(session_folder)
+    clip_mode = [p.label for p in shifted.predict(clips, 16000)]
+    session = shifted_recognizer(session_folder, adapt=True).predict(clips, 16000)
+    assert all(p.adapted for p in session)
+    agree = np.mean([a == b.label for a, b in zip(plain, session)])
+    assert agree >= 0.9 and agree > np.mean([a == b for a, b in zip(plain, clip_mode)]) + 0.2
+    one = [c for c, label in zip(clips, plain) if label == plain[0]]  # a session of one emotion keeps it
+    assert {p.label for p in EmotionRecognizer.from_pretrained(session_folder, vad=False, adapt=True).predict(
+        one, 16000)} == {plain[0]}
+    with pytest.raises(SerError, match="no population statistics for session mode"):
+        EmotionRecognizer.from_pretrained(save_tiny_cnn(Path(session_folder).parent / "bare", LABELS), vad=False,
+                                          adapt=True).predict(clips[:2], 16000)
+
+
+def test_predict_adapt_json_by_folder(session_folder, tmp_path):
+    folder = session_folder
     for speaker in ("alice", "bob"):
         for i in range(WARMUP + 1):
             path = tmp_path / "in" / speaker / f"{i:02d}.wav"  # sorted as made
             path.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(str(path), voice(1.2, seed=i), 16000)
+            sf.write(str(path), voice(1.2, seed=i + (50 if speaker == "bob" else 0)), 16000)
     result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", str(tmp_path / "in"), "--model",
                              str(folder), "--no-vad", "--adapt-by", "folder", "--json"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = json.loads(result.stdout)
-    assert len(rows) == 2 * (WARMUP + 1)
-    for speaker in ("alice", "bob"):  # each folder is its own session: its own warm-up
-        assert [r["adapted"] for r in rows if f"/{speaker}/" in r["path"]] == [False] * WARMUP + [True]
+    assert len(rows) == 2 * (WARMUP + 1) and all(r["adapted"] for r in rows)  # session mode: every clip
+    recognizer = EmotionRecognizer.from_pretrained(folder, vad=False)
+    for speaker in ("alice", "bob"):  # each folder is its own session
+        paths = sorted(str(p) for p in (tmp_path / "in" / speaker).iterdir())
+        expected = recognizer.predict_session(paths)
+        assert [r["scores"] for r in rows if f"/{speaker}/" in r["path"]] == \
+            [pytest.approx(p.scores, abs=1e-6) for p in expected]
     # A manifest's column names the speaker instead: the files of both in one folder, interleaved.
     flat = tmp_path / "flat"
     flat.mkdir()

@@ -184,7 +184,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..evaluation.calibration import calibrate_model
 
     result = calibrate_model(args.model, args.data_dir, protocol=args.protocol, fold=args.fold, calm=args.calm,
-                             label_set=args.label_set, write=args.write, progress=not args.json)
+                             label_set=args.label_set, write=args.write, progress=not args.json,
+                             keep_temperature=args.keep_temperature)
     if args.json:
         print_json(result)
     else:
@@ -253,7 +254,10 @@ def add_commands(commands, parser_class) -> None:
     calibrate.add_argument("--fold", type=int, default=1)
     calibrate.add_argument("--label-set", choices=list(LABEL_SETS), help="default: core7")
     calibrate.add_argument("--calm", choices=CALM_POLICIES, default="merge")
-    calibrate.add_argument("--write", action="store_true", help="store the temperature in the model's config.json")
+    calibrate.add_argument("--write", action="store_true", help="store the temperature and session mode's population "
+                                                                "statistics in the model's config.json")
+    calibrate.add_argument("--keep-temperature", action="store_true",
+                           help="keep the model's temperature: fit (and write) session mode's statistics only")
     calibrate.add_argument("--json", action="store_true")
     calibrate.set_defaults(func=cmd_calibrate)
 

@@ -102,17 +102,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
         groups.setdefault(speaker_of(path, row, args.adapt_by), []).append(index)
     records, failed = [None] * len(files), 0
     enroll_files, enroll_labels = enrollment(args.enroll) if args.enroll else ([], None)
+    def attempt(index: int, step):
+        nonlocal failed
+        try:
+            return step(files[index])
+        except SerError as err:
+            failed += 1
+            records[index] = {"path": files[index], "error": str(err)}
+            print(f"ser-hf: error: {err}", file=sys.stderr)
+            return None
+
     for indices in groups.values():
         recognizer.reset_speaker()
+        if adapt and not enroll_files:  # session mode: every clip of the speaker scored, then answered together
+            scored = {index: s for index in indices if (s := attempt(index, recognizer.score_clip)) is not None}
+            answers = recognizer.answer_session(list(scored.values()), [files[i] for i in scored], args.top_k)
+            for index, prediction in zip(scored, answers):
+                records[index] = prediction.to_dict()
+            continue
         if enroll_files:
             recognizer.adapt_to(enroll_files, labels=enroll_labels)
         for index in indices:
-            try:
-                records[index] = recognizer.predict(files[index], top_k=args.top_k).to_dict()
-            except SerError as err:
-                failed += 1
-                records[index] = {"path": files[index], "error": str(err)}
-                print(f"ser-hf: error: {err}", file=sys.stderr)
+            prediction = attempt(index, lambda path: recognizer.predict(path, top_k=args.top_k))
+            if prediction is not None:
+                records[index] = prediction.to_dict()
     if args.json or args.format == "json":
         print_json(records)
     elif args.format == "csv":
@@ -283,7 +296,8 @@ def add_commands(commands, parser_class) -> None:
     predict.add_argument("--min-confidence", type=float, default=None,
                          help="answer \"uncertain\" when the top probability is below this")
     predict.add_argument("--adapt", action="store_true",
-                         help="the files are one speaker: adapt to them as they come (after a warm-up)")
+                         help="the files are one speaker: answer them together (session mode: the speaker's shift and "
+                              "the session's emotion mix fitted to all of them)")
     predict.add_argument("--adapt-by", default=None, metavar="folder|COLUMN",
                          help="adapt to each speaker apart: each parent folder's files, or each value of a CSV "
                               "manifest's column (e.g. speaker)")

@@ -118,12 +118,14 @@ def calibration_metrics(probabilities: np.ndarray, references: np.ndarray, tempe
 
 
 def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fold: int = 1, calm: str = "merge",
-                    label_set: str | None = None, write: bool = False, progress: bool = True) -> dict:
+                    label_set: str | None = None, write: bool = False, progress: bool = True,
+                    keep_temperature: bool = False) -> dict:
     """Fit ``model``'s temperature on the validation speakers of ``fold`` of ``protocol`` (never its test speakers),
     and the population statistics of session mode on the same clips at that temperature
     (:func:`ser_hf.scoring.adaptation.population_statistics`); with ``write``, store them in the model folder's
     ``config.json`` (``calibration_temperature``, ``adaptation_class_means``, ``adaptation_spread``; no weight
-    changes). Returns them, the validation UA and the ECE before and after."""
+    changes). ``keep_temperature`` keeps the model's own temperature (the statistics are fitted at it, and only they
+    are written). Returns them, the validation UA and the ECE before and after."""
     from ..data.protocols import protocol_corpora
     from ..data.splits import load_split
     from ..scoring.loading import load_model, resolve_model_dir
@@ -131,6 +133,7 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     from .metrics import ser_metrics
 
     network, feature_extractor = load_model(model)
+    own_temperature = float(getattr(network.config, "calibration_temperature", None) or 1.0)
     network.config.calibration_temperature = 1.0  # fit from the raw logits
     labels = model_labels(network)
     split, split_labels = load_split(protocol_corpora(protocol), data_dir, label_set or "core7", calm=calm,
@@ -147,7 +150,7 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     kept = ~np.isnan(scored).any(axis=1)
     with np.errstate(divide="ignore"):
         log_probabilities = np.log(np.maximum(scored[kept] / scored[kept].sum(axis=1, keepdims=True), 1e-30))
-    temperature = fit_temperature(log_probabilities, references[kept])
+    temperature = own_temperature if keep_temperature else fit_temperature(log_probabilities, references[kept])
     result = {"temperature": temperature, "protocol": protocol, "fold": fold, "part": "validation",
               "num_records": int(kept.sum()), "ua": ser_metrics(predicted, references, split_labels)["ua"],
               "ece_before": expected_calibration_error(with_temperature(log_probabilities, 1.0), references[kept]),
@@ -162,7 +165,8 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
 
         path = resolve_model_dir(model) / "config.json"
         config = json.loads(path.read_text())
-        config["calibration_temperature"] = temperature
+        if not keep_temperature:
+            config["calibration_temperature"] = temperature
         config["adaptation_class_means"] = result["adaptation_class_means"]
         config["adaptation_spread"] = result["adaptation_spread"]
         path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

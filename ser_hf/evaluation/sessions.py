@@ -11,7 +11,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..scoring.adaptation import adapt_session
+from ..models.errors import SerError
+from ..scoring.adaptation import adapt_session, session_statistics
 from .metrics import ser_metrics
 
 SESSION_KINDS = ("all", "random10", "skewed")
@@ -68,7 +69,8 @@ def session_metrics(log_probabilities: np.ndarray, labels: np.ndarray, speakers:
 def model_session_adapter(config) -> Callable[[np.ndarray], np.ndarray] | None:
     """Session mode of a model whose config holds its population statistics (``adaptation_class_means``,
     ``adaptation_spread``), else ``None``."""
-    means, spread = getattr(config, "adaptation_class_means", None), getattr(config, "adaptation_spread", None)
-    if means is None or spread is None:
+    try:
+        means, spread = session_statistics(config)
+    except SerError:
         return None
-    return lambda log_p: adapt_session(log_p, np.asarray(means), float(spread))
+    return lambda log_p: adapt_session(log_p, means, spread)

@@ -21,7 +21,7 @@ from ..scoring.loading import load_model
 from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_probabilities, score_waveform
 from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
 from ..scoring.threads import DEFAULT_THREADS, inference_threads
-from ..scoring.adaptation import SessionAdapter, new_adapter
+from ..scoring.adaptation import SessionAdapter, new_adapter, session_offset, session_statistics, shift_probabilities
 
 UNCERTAIN = "uncertain"
 
@@ -164,10 +164,44 @@ class EmotionRecognizer:
             return Prediction(NO_SPEECH, {}, [], path, scored.duration_s)
         active = self.adapter.active if self.adapter is not None else None
         scored.probabilities = self.adapted(scored.probabilities)
+        return self._prediction(scored, path, top_k, active)
+
+    def _prediction(self, scored: ClipScore, path: str | None, top_k: int | None, adapted: bool | None) -> Prediction:
+        if not scored.has_speech:
+            return Prediction(NO_SPEECH, {}, [], path, scored.duration_s)
         segments = [Segment(w.start, w.end, self._label(w.probabilities), self._scores(w.probabilities, top_k))
                     for w in scored.windows]
         return Prediction(self._label(scored.probabilities), self._scores(scored.probabilities, top_k), segments, path,
-                          scored.duration_s, active)
+                          scored.duration_s, adapted)
+
+    # --- session mode: one speaker's clips answered together ---------------------------------------------
+
+    def score_clip(self, audio, sampling_rate: int | None = None) -> ClipScore:
+        """One clip (a path or an array) scored, not yet answered: the first pass of :meth:`predict_session`."""
+        return self.score(self.waveform(audio, sampling_rate))
+
+    def answer_session(self, scored: list[ClipScore], paths: list[str | None], top_k: int | None = None
+                       ) -> list[Prediction]:
+        """The second pass of :meth:`predict_session`: the speaker's shift and the session's emotion mix fitted to
+        every clip with speech (:func:`ser_hf.scoring.adaptation.session_offset`), then taken out of each clip's and
+        each segment's scores."""
+        means, spread = session_statistics(self.model.config)
+        rows = [np.log(np.maximum(s.probabilities, 1e-30)) for s in scored if s.has_speech]
+        offset = session_offset(np.stack(rows), means, spread)[0] if rows else np.zeros(len(self.labels))
+        for s in scored:
+            if s.has_speech:
+                s.probabilities = shift_probabilities(s.probabilities, offset)
+                for window in s.windows:
+                    window.probabilities = shift_probabilities(window.probabilities, offset)
+        return [self._prediction(s, path, top_k, True) for s, path in zip(scored, paths)]
+
+    def predict_session(self, clips, sampling_rate: int | None = None, top_k: int | None = None) -> list[Prediction]:
+        """One speaker's clips (paths or arrays) answered together (session mode, two passes: files are not a
+        stream): a voice that makes every emotion sound sadder is corrected, and a session of mostly one emotion
+        keeps it. Needs the model's population statistics (``ser-hf calibrate --write``)."""
+        clips = list(clips)
+        paths = [str(c) if isinstance(c, (str, os.PathLike)) else None for c in clips]
+        return self.answer_session([self.score_clip(c, sampling_rate) for c in clips], paths, top_k)
 
     def _label(self, probabilities: np.ndarray) -> str:
         """The top label, or "uncertain" when its probability is below ``min_confidence``."""
@@ -177,7 +211,10 @@ class EmotionRecognizer:
         return self.labels[best]
 
     def predict(self, audio, sampling_rate: int | None = None, top_k: int | None = None):
-        """Predict one clip (a path or an array) or a list of clips (paths or arrays); see :class:`Prediction`."""
+        """Predict one clip (a path or an array) or a list of clips (paths or arrays); see :class:`Prediction`. A list
+        with adaptation on (and no enrollment) is one speaker's session: :meth:`predict_session`."""
         if isinstance(audio, (list, tuple)) and audio and isinstance(audio[0], (str, os.PathLike, np.ndarray, list)):
+            if self.adapter is not None and not self.adapter.enrolled:
+                return self.predict_session(audio, sampling_rate, top_k)
             return [self.predict_one(a, sampling_rate, top_k) for a in audio]
         return self.predict_one(audio, sampling_rate, top_k)

@@ -81,6 +81,11 @@ class SessionAdapter:
         self._map: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
+    def enrolled(self) -> bool:
+        """Whether enrollment (neutral clips or labelled ones) set the speaker's adaptation."""
+        return self._map is not None or self._enrolled is not None
+
+    @property
     def active(self) -> bool:
         """Whether the scores are being adapted (enrolled, or past the warm-up)."""
         return self._map is not None or self._enrolled is not None or self.count >= self.warmup
@@ -182,6 +187,23 @@ def session_offset(log_probabilities, class_means, spread: float, *, iterations:
         mix = responsibility.mean(axis=0)
         offset = (responsibility[:, :, None] * residuals).sum(axis=(0, 1)) / (len(rows) + shrink)
     return offset, mix
+
+
+def session_statistics(config) -> tuple[np.ndarray, float]:
+    """``(class_means, spread)`` of a model's population (its config's ``adaptation_class_means`` and
+    ``adaptation_spread``, written by ``ser-hf calibrate --write``); :class:`SerError` when it has none."""
+    means, spread = getattr(config, "adaptation_class_means", None), getattr(config, "adaptation_spread", None)
+    if means is None or spread is None:
+        raise SerError("This model has no population statistics for session mode; fit them on its validation "
+                       "speakers with `ser-hf calibrate --model MODEL --write`.")
+    return np.asarray(means, dtype=np.float64), float(spread)
+
+
+def shift_probabilities(probabilities: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """``probabilities (..., num_labels)`` with a speaker's ``offset (num_labels,)`` of the log probabilities taken out."""
+    adapted = np.log(np.maximum(probabilities, 1e-30)) - offset
+    exp = np.exp(adapted - adapted.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def adapt_session(log_probabilities, class_means, spread: float, **options) -> np.ndarray:

@@ -272,3 +272,23 @@ def test_the_yardstick_scores_every_speaker_of_the_held_out_corpus_with_session_
     no_statistics = save_model(tmp_path / "plain", CORE7)
     evaluate_model(no_statistics, "tess", data, tmp_path / "plain_out", progress=False, vad=False)
     assert "sessions" not in json.loads((tmp_path / "plain_out" / "metrics.json").read_text())
+
+
+def test_calibrate_writes_the_temperature_and_session_statistics_of_the_validation_speakers(tmp_path, audio_writer):
+    from tests.test_corpora import make_tess
+
+    data = tmp_path / "data"
+    make_ravdess_actors(data / "ravdess", audio_writer, actors=range(1, 9))
+    make_crema(data / "crema_d", audio_writer)
+    make_tess(data / "tess", audio_writer)
+    model = save_model(tmp_path / "model", CORE7)
+    kept = run_cli("calibrate", "--model", str(model), "--data-dir", str(data), "--keep-temperature", "--write", "--json")
+    assert kept.returncode == 0, kept.stderr
+    config = json.loads((model / "config.json").read_text())
+    assert config["calibration_temperature"] == 1.0 and json.loads(kept.stdout)["temperature"] == 1.0
+    assert np.asarray(config["adaptation_class_means"]).shape == (7, 7) and config["adaptation_spread"] > 0
+    fitted = run_cli("calibrate", "--model", str(model), "--data-dir", str(data), "--write", "--json")
+    assert fitted.returncode == 0, fitted.stderr
+    result = json.loads(fitted.stdout)
+    assert json.loads((model / "config.json").read_text())["calibration_temperature"] == result["temperature"]
+    assert result["num_records"] > 0 and result["part"] == "validation"

@@ -22,8 +22,9 @@ from ser_hf.data import load_audio
 from ser_hf.data.protocols import protocol_corpora
 from ser_hf.evaluation.evaluate import evaluation_labels, label_columns, model_labels, scored_clips, score_clips
 from ser_hf.evaluation.sessions import session_metrics
-from ser_hf.scoring.adaptation import adapt_session, population_statistics
-from ser_hf.scoring.loading import load_model
+from ser_hf.scoring.adaptation import (STRENGTH, WARMUP, SessionAdapter, adapt_session, population_statistics,
+                                       session_offset)
+from ser_hf.scoring.loading import load_model, resolve_model_dir
 
 CACHE = Path("outputs/session_mode")
 
@@ -59,9 +60,26 @@ def statistics(scores: dict, num_labels: int) -> tuple[np.ndarray, float]:
                                  np.concatenate([s["labels"] for s in scores.values()]), num_labels)
 
 
-def methods(means: np.ndarray, spread: float) -> dict:
+def causal(rows: np.ndarray, fit, warmup: int) -> np.ndarray:
+    """Each clip adapted with what came before it only (a stream): ``fit(previous rows)`` gives the offset."""
+    out = rows.copy()
+    for i in range(warmup, len(rows)):
+        out[i] = rows[i] - fit(rows[:i])
+    return out
+
+
+def methods(means: np.ndarray, spread: float, config: dict) -> dict:
     prior = means.mean(axis=0)
+    running = SessionAdapter(prior=config.get("adaptation_prior"), strength=STRENGTH, warmup=WARMUP)
+
+    def today(rows):  # the shipped running adapter, replayed clip by clip
+        running.reset()
+        return np.stack([running(row) for row in rows])
+
     return {
+        "today_running": today,
+        **{f"causal_shift_mix_w{w}": (lambda w: lambda rows: causal(
+            rows, lambda past: session_offset(past, means, spread)[0], w))(w) for w in (3, 5, 10)},
         "center": lambda log_p: log_p - (log_p.mean(axis=0) - prior),
         **{f"shift_mix_spread{c}_shrink{k}": (lambda c, k: lambda log_p: adapt_session(
             log_p, means, spread, spread_scale=c, shrink=k))(c, k) for c in (0.5, 1, 2) for k in (0, 5, 20)},
@@ -81,7 +99,8 @@ def main() -> None:
               for part in dict.fromkeys([args.means_from, *args.parts])}
     names = list(next(iter(scores[args.means_from].values()))["names"])
     means, spread = statistics(scores[args.means_from], len(names))
-    for name, method in methods(means, spread).items():
+    config = json.loads((resolve_model_dir(args.model) / "config.json").read_text())
+    for name, method in methods(means, spread, config).items():
         for part in args.parts:
             for corpus, s in scores[part].items():
                 scored = [names[c] for c in s["columns"]]

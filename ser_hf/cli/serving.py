@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from ..data.audio_files import AUDIO_EXTENSIONS
 from ..models.errors import SerError
 from .output import EXIT_FAILED, print_json
 
@@ -15,36 +14,6 @@ BACKENDS = ("torch", "onnx", "onnx-int8")  # ser_hf.scoring.onnx.BACKENDS, witho
 MODEL_HELP = "model folder, or 'compact' (default: the bundled model)"
 BACKEND_HELP = "torch (default), onnx or onnx-int8 (ONNX Runtime; the graph is exported once and cached)"
 THREADS_HELP = "torch threads for inference (default 1: fastest on a busy machine; 0: torch's default)"
-
-
-def audio_inputs(inputs: list[str]) -> list[tuple[str, dict | None]]:
-    """Files, folders (searched for audio) and CSV manifests -> ``[(audio file, its manifest row or None)]``."""
-    found = []
-    for item in inputs:
-        path = Path(item)
-        if path.suffix.lower() == ".csv" and path.is_file():
-            from ..inference.bulk import manifest_rows
-
-            found += [(row["path"], row) for row in manifest_rows(path)]
-        elif path.is_dir():
-            found += [(str(p), None) for p in sorted(path.rglob("*"))
-                      if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS]
-        else:
-            found.append((item, None))
-    return found
-
-
-def speaker_of(path: str, row: dict | None, adapt_by: str | None) -> str:
-    """The session a file belongs to under ``--adapt-by``: one for all, its parent folder, or a manifest column."""
-    if adapt_by is None:
-        return ""
-    if adapt_by == "folder":
-        return str(Path(path).parent)
-    if row is None or adapt_by not in row:
-        where = "a manifest without that column" if row is not None else "no manifest"
-        raise SerError(f"--adapt-by {adapt_by} reads the '{adapt_by}' column of a CSV manifest, but {path} comes "
-                       f"from {where}; use --adapt-by folder or give a manifest with that column.")
-    return row[adapt_by]
 
 
 def bulk_predict(recognizer, files: list[str], args: argparse.Namespace) -> int:
@@ -83,6 +52,7 @@ def enrollment(items: list[str]) -> tuple[list[str], list[str] | None]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    from ..inference.inputs import audio_inputs, speaker_of
     from ..inference.recognizer import EmotionRecognizer
 
     adapt = args.adapt or args.adapt_by is not None or bool(args.enroll)
@@ -100,32 +70,27 @@ def cmd_predict(args: argparse.Namespace) -> int:
     groups: dict[str, list[int]] = {}
     for index, (path, row) in enumerate(found):
         groups.setdefault(speaker_of(path, row, args.adapt_by), []).append(index)
-    records, failed = [None] * len(files), 0
+    records = [None] * len(files)
     enroll_files, enroll_labels = enrollment(args.enroll) if args.enroll else ([], None)
     def attempt(index: int, step):
-        nonlocal failed
         try:
             return step(files[index])
         except SerError as err:
-            failed += 1
             records[index] = {"path": files[index], "error": str(err)}
             print(f"ser-hf: error: {err}", file=sys.stderr)
-            return None
 
     for indices in groups.values():
         recognizer.reset_speaker()
-        if adapt and not enroll_files:  # session mode: every clip of the speaker scored, then answered together
-            scored = {index: s for index in indices if (s := attempt(index, recognizer.score_clip)) is not None}
-            answers = recognizer.answer_session(list(scored.values()), [files[i] for i in scored], args.top_k)
-            for index, prediction in zip(scored, answers):
-                records[index] = prediction.to_dict()
-            continue
         if enroll_files:
             recognizer.adapt_to(enroll_files, labels=enroll_labels)
-        for index in indices:
-            prediction = attempt(index, lambda path: recognizer.predict(path, top_k=args.top_k))
-            if prediction is not None:
-                records[index] = prediction.to_dict()
+        session = adapt and not enroll_files  # session mode: the speaker's clips scored, then answered together
+        scored = {i: s for i in indices if (s := attempt(i, recognizer.score_clip if session else lambda path:
+                                                         recognizer.predict(path, top_k=args.top_k))) is not None}
+        answers = recognizer.answer_session(list(scored.values()), [files[i] for i in scored], args.top_k) \
+            if session else scored.values()
+        for index, prediction in zip(scored, answers):
+            records[index] = prediction.to_dict()
+    failed = sum("error" in r for r in records)
     if args.json or args.format == "json":
         print_json(records)
     elif args.format == "csv":

@@ -274,7 +274,8 @@ def evaluate_per_corpus(
         results[corpus] = {"protocol": protocol, "fold": fold, "part": options.get("part", "test"), "labels": metrics["labels"],
                            "calm": metrics.get("calm", options.get("calm")),
                            **{k: metrics[k] for k in ("ua", "wa", "macro_f1", "weighted_f1", "num_records")}}
-        if "robustness" in metrics:
-            results[corpus]["robustness"] = metrics["robustness"]
+        for key in ("robustness", "sessions"):
+            if key in metrics:
+                results[corpus][key] = metrics[key]
     (Path(output_dir) / "per_corpus.json").write_text(json.dumps(results, indent=2))
     return results

@@ -171,6 +171,11 @@ def test_stream_cli_json_lines(tmp_path, model_dir):
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [round(line["time"], 2) for line in lines] == [1.0, 1.5, 2.0, 2.5, 3.0]
     assert set(lines[0]) == {"time", "label", "scores", "speech"}
+    unsure = run_cli("stream", str(path), "--model", str(model_dir), "--json", "--no-vad", "--min-confidence", "0.99")
+    assert unsure.returncode == 0, unsure.stderr
+    unsure_lines = [json.loads(line) for line in unsure.stdout.splitlines()]  # the same scores, no answer above 0.99
+    assert [u["label"] for u in unsure_lines] == ["uncertain"] * 5
+    assert [u["scores"] for u in unsure_lines] == [line["scores"] for line in lines]
 
 
 def test_onnx_export_matches_pytorch(tmp_path, model_dir):

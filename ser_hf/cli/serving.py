@@ -142,7 +142,8 @@ def enrolled_stream(args: argparse.Namespace):
     from ..inference.recognizer import EmotionRecognizer
     from ..inference.streaming import StreamingRecognizer
 
-    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads, backend=args.backend),
+    stream = StreamingRecognizer(EmotionRecognizer.from_pretrained(args.model, threads=args.threads, backend=args.backend,
+                                                                   min_confidence=args.min_confidence),
                                  window_s=args.window, hop_s=args.hop, vad=args.vad, smoothing=args.smoothing,
                                  adapt=args.adapt)
     if args.enroll:
@@ -294,6 +295,8 @@ def add_commands(commands, parser_class) -> None:
         sub.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
                          help="Silero VAD as well as the energy gate decides \"no speech\" (default: on)")
         sub.add_argument("--adapt", action="store_true", help="adapt to the speaker within the session")
+        sub.add_argument("--min-confidence", type=float, default=None, metavar="P",
+                         help="answer \"uncertain\" when the smoothed top probability is below P")
         sub.add_argument("--enroll", nargs="+", metavar="FILE|LABEL=FILE", default=None,
                          help="enroll the speaker first, as for predict (neutral clips, or LABEL=FILE clips)")
         sub.add_argument("--threads", type=int, default=1, help=THREADS_HELP)

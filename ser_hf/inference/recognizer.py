@@ -169,9 +169,9 @@ class EmotionRecognizer:
     def _prediction(self, scored: ClipScore, path: str | None, top_k: int | None, adapted: bool | None) -> Prediction:
         if not scored.has_speech:
             return Prediction(NO_SPEECH, {}, [], path, scored.duration_s)
-        segments = [Segment(w.start, w.end, self._label(w.probabilities), self._scores(w.probabilities, top_k))
+        segments = [Segment(w.start, w.end, self.label_of(w.probabilities), self._scores(w.probabilities, top_k))
                     for w in scored.windows]
-        return Prediction(self._label(scored.probabilities), self._scores(scored.probabilities, top_k), segments, path,
+        return Prediction(self.label_of(scored.probabilities), self._scores(scored.probabilities, top_k), segments, path,
                           scored.duration_s, adapted)
 
     # --- session mode: one speaker's clips answered together ---------------------------------------------
@@ -203,7 +203,7 @@ class EmotionRecognizer:
         paths = [str(c) if isinstance(c, (str, os.PathLike)) else None for c in clips]
         return self.answer_session([self.score_clip(c, sampling_rate) for c in clips], paths, top_k)
 
-    def _label(self, probabilities: np.ndarray) -> str:
+    def label_of(self, probabilities: np.ndarray) -> str:
         """The top label, or "uncertain" when its probability is below ``min_confidence``."""
         best = int(np.argmax(probabilities))
         if self.min_confidence is not None and probabilities[best] < self.min_confidence:

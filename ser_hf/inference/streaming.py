@@ -186,4 +186,4 @@ class StreamingRecognizer:
             self._smoothed = self.smoothing * self._smoothed + (1 - self.smoothing) * probs
         order = np.argsort(-self._smoothed)
         scores = {self.labels[i]: float(self._smoothed[i]) for i in order}
-        return Update(time, self.labels[int(order[0])], scores, adapted=adapted)
+        return Update(time, self.recognizer.label_of(self._smoothed), scores, adapted=adapted)

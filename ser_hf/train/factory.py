@@ -120,7 +120,8 @@ def trained_model_labels(model: str) -> list[str] | None:
 
 
 # Label-sized settings of a trained head that a new head cannot keep.
-HEAD_SETTINGS = ("class_weights", "adaptation_prior", "adaptation_neutral_prior")
+HEAD_SETTINGS = ("class_weights", "adaptation_prior", "adaptation_neutral_prior", "adaptation_class_means",
+                 "adaptation_spread")
 
 
 def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labels: list[str]):

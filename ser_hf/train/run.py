@@ -19,6 +19,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from ..evaluation.calibration import calibration_metrics, fit_temperature, with_temperature
 from ..models.errors import SerError
+from ..scoring.adaptation import population_statistics
 from .arguments import AugmentArguments, RunArguments
 from .augment import AugmentConfig, WaveformAugmenter
 from .data import AudioCollator, WaveformColumn, WaveformTransform, prepare_split
@@ -47,13 +48,17 @@ def augmenter_for(aug: AugmentArguments, seed: int, train_set=None) -> WaveformA
 
 def calibrate(model, scored: dict, references: dict) -> dict:
     """Fit the temperature on the validation speakers' clips (``scored["validation"]``: metrics and probabilities at
-    temperature 1), store it in ``model.config.calibration_temperature`` and update each part's ``ece``."""
+    temperature 1), store it in ``model.config.calibration_temperature`` with session mode's population statistics
+    of the same clips (``adaptation_class_means``, ``adaptation_spread``), and update each part's ``ece``."""
     probabilities = scored["validation"][1]
     kept = ~np.isnan(probabilities).any(axis=1)
     with np.errstate(divide="ignore"):
         log_probabilities = np.log(np.maximum(probabilities[kept], 1e-30))
     temperature = fit_temperature(log_probabilities, np.asarray(references["validation"])[kept])
     model.config.calibration_temperature = temperature
+    calibrated = np.log(np.maximum(with_temperature(log_probabilities, temperature), 1e-30))
+    means, spread = population_statistics(calibrated, np.asarray(references["validation"])[kept], probabilities.shape[1])
+    model.config.adaptation_class_means, model.config.adaptation_spread = np.round(means, 4).tolist(), round(spread, 4)
     for part, (metrics, part_probabilities) in scored.items():
         with np.errstate(divide="ignore"):
             calibrated = with_temperature(np.log(np.maximum(part_probabilities, 1e-30)), temperature)

@@ -48,11 +48,15 @@ def test_bulk_output_resumes_without_duplicates_and_equals_predict_json(tmp_path
     # An interrupted run: the last two records lost and a torn line left behind.
     out.write_text("\n".join(lines[:5]) + "\n" + lines[5][:40])
     again = cli("predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad", "--output", str(out), "--json")
-    assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout)["done_before"] == 5 and json.loads(again.stdout)["predicted"] == 2
-    assert out.read_text().splitlines() == lines
+    assert again.returncode == 1, again.stderr  # the broken file is tried again, and fails again
+    resumed = json.loads(again.stdout)
+    assert (resumed["done_before"], resumed["predicted"], resumed["failed"]) == (4, 2, 1)
+    assert out.read_text().splitlines() == lines[1:5] + [lines[0]] + lines[5:]  # its error line moved, not doubled
+    sf.write(str(tmp_path / "archive" / "broken.wav"), voice(2.0, seed=9), 16000)  # the file repaired
     done = cli("predict", str(tmp_path / "archive"), "--model", str(model), "--no-vad", "--output", str(out), "--json")
-    assert json.loads(done.stdout)["predicted"] == 0 and out.read_text().splitlines() == lines
+    assert done.returncode == 0 and (json.loads(done.stdout)["predicted"], json.loads(done.stdout)["failed"]) == (1, 0)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 7 and not any("error" in r for r in records) and records[-1]["path"].endswith("broken.wav")
 
 
 def test_a_manifest_lists_the_files_relative_to_itself(tmp_path):

@@ -271,7 +271,8 @@ def add_commands(commands, parser_class) -> None:
                          help="a few clips of the speaker's neutral voice: the baseline; or LABEL=FILE clips, a few in "
                               "each emotion, to fit the speaker's map (implies --adapt)")
     predict.add_argument("--output", default=None, metavar="RESULTS.jsonl",
-                         help="bulk mode: append one JSON line per file, resuming what the file already has")
+                         help="bulk mode: append one JSON line per file, resuming what the file already has (files "
+                              "that failed before are tried again)")
     predict.add_argument("--workers", type=int, default=1, help="with --output: processes decoding audio ahead")
     predict.add_argument("--threads", type=int, default=1, help=THREADS_HELP)
     predict.add_argument("--backend", choices=BACKENDS, default="torch", help=BACKEND_HELP)

@@ -1,7 +1,8 @@
 """Bulk prediction over archives: ``ser-hf predict DIR|manifest.csv --output results.jsonl``.
 
-- **Resumable**: the output is read first; files already in it are skipped, a torn last line (an interrupted
-  run) is cut off, and each new record is one appended, flushed line, so a rerun never duplicates one.
+- **Resumable**: the output is read first; files already predicted in it are skipped, files that failed are
+  tried again (their error lines leave the file), a torn last line (an interrupted run) is cut off, and each new
+  record is one appended, flushed line, so a rerun never duplicates one.
 - **Bounded memory**: at most ``2 x workers`` decoded files wait for the model at any time.
 - **Decoding in worker processes** (``workers``): the model scores in this process while the next files decode,
   and the workers also run the speech gate's VAD on the windows the scoring will gate (their answers go into the
@@ -45,20 +46,26 @@ def manifest_paths(manifest: str | os.PathLike) -> list[str]:
 
 
 def done_paths(output: Path) -> set[str]:
-    """Paths already in ``output`` (JSON lines); a torn last line is cut off the file."""
+    """Paths already predicted in ``output`` (JSON lines). A torn last line is cut off the file, and so are the
+    error lines of files that failed: they are tried again."""
     if not output.is_file():
         return set()
-    done, good_bytes = set(), 0
+    done, kept, failed = set(), [], False
     with open(output, "rb") as f:
         for line in f:
             try:
-                done.add(json.loads(line)["path"])
+                record = json.loads(line)
+                path = record["path"]
             except (ValueError, KeyError):
+                failed = True
                 break  # an interrupted write: everything from here is rewritten
-            good_bytes += len(line)
-    if good_bytes < output.stat().st_size:
-        with open(output, "r+b") as f:
-            f.truncate(good_bytes)
+            if "error" in record:
+                failed = True
+                continue
+            done.add(path)
+            kept.append(line)
+    if failed:
+        output.write_bytes(b"".join(kept))
     return done
 
 

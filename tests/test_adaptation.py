@@ -130,6 +130,20 @@ def test_streaming_adapts_and_reset_starts_a_new_speaker(folder):
     assert shifted.push(audio[:32000], 16000)[-1].adapted is False
 
 
+def test_an_enrollment_clip_without_speech_is_named(folder, tmp_path, capsys):
+    from ser_hf.cli import main
+
+    speech, silent = tmp_path / "me_happy.wav", tmp_path / "noise.wav"
+    sf.write(str(speech), voice(1.5, seed=3), 16000)
+    sf.write(str(silent), np.zeros(24000, np.float32), 16000)
+    recognizer = EmotionRecognizer.from_pretrained(folder, vad=False)
+    with pytest.raises(SerError, match=r"enrollment clip\(s\) .*noise.wav have no speech"):
+        recognizer.adapt_to([str(speech), str(silent), str(speech)], labels=["happy", "sad", "angry"])
+    assert main(["predict", str(speech), "--model", str(folder), "--enroll", f"happy={speech}", f"sad={silent}"]) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # one sentence (after any loading progress bar)
+    assert last.startswith("ser-hf: error: The enrollment clip(s)") and "noise.wav have no speech" in last
+
+
 def test_adapt_to_with_labels_fits_the_map_and_rejects_bad_labels(folder):
     clips = [voice(1.5, seed=i) for i in range(4)]
     recognizer = EmotionRecognizer.from_pretrained(folder, vad=False)

@@ -128,11 +128,13 @@ class EmotionRecognizer:
                 raise SerError(f"Unknown enrollment label(s) {', '.join(unknown)}; this model knows "
                                f"{', '.join(self.labels)}.")
         scored = [self.score(self.waveform(clip, sampling_rate)).probabilities for clip in clips]
-        keep = [i for i, p in enumerate(scored) if p is not None]
-        if not keep:
-            raise SerError("None of the enrollment clips has speech; record a few seconds of the speaker talking.")
-        rows = np.stack([np.log(np.maximum(scored[i], 1e-30)) for i in keep])
-        return rows, None if labels is None else [self.labels.index(labels[i]) for i in keep]
+        silent = [str(clip) if isinstance(clip, (str, os.PathLike)) else f"clip {i + 1}"
+                  for i, (clip, p) in enumerate(zip(clips, scored)) if p is None]
+        if silent:  # a clip dropped without a word would leave its emotion out of the enrollment
+            raise SerError(f"The enrollment clip(s) {', '.join(silent)} have no speech (silence, noise or too quiet); "
+                           "every enrollment clip must be a few seconds of the speaker talking.")
+        rows = np.stack([np.log(np.maximum(p, 1e-30)) for p in scored])
+        return rows, None if labels is None else [self.labels.index(label) for label in labels]
 
     def adapt_to(self, clips, sampling_rate: int | None = None, labels=None) -> None:
         """Enrollment: a few clips (paths or arrays) of the speaker's neutral voice set the speaker's baseline; with

@@ -45,7 +45,8 @@ def test_upload_handler_bad_input(tmp_path, pool):
     assert "memo.m4a is empty (0 bytes)" in predict_upload(str(empty), "test-cnn", pool)[0]
     silent = tmp_path / "silent.wav"
     sf.write(str(silent), np.zeros(32000, np.float32), 16000)
-    assert predict_upload(str(silent), "test-cnn", pool)[0].startswith("**No speech found**")
+    message = predict_upload(str(silent), "test-cnn", pool)[0]
+    assert message.startswith("**No speech found** in this file (it is silent or too quiet")
     long = tmp_path / "ten_minutes.wav"
     sf.write(str(long), np.tile(voice(10.0), 60), 16000, subtype="PCM_16")
     message, scores, prediction = predict_upload(str(long), "test-cnn", pool)

@@ -113,7 +113,9 @@ def test_noise_and_hum_are_not_speech_for_the_bundled_models(name, tmp_path):
         path = tmp_path / f"{kind}.wav"
         sf.write(str(path), wave, SR)
         paths.append(str(path))
-        assert predict_upload(str(path), name, pool)[0].startswith("**No speech found**"), kind  # the Space
+        message = predict_upload(str(path), name, pool)[0]  # the Space says what it found
+        assert message.startswith("**No speech found**"), kind
+        assert ("no voice in it" in message) == (kind != "silence") and "dBFS" in message, (kind, message)
     result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", *paths, "--model", name, "--json"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

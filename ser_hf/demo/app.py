@@ -20,7 +20,7 @@ from ..scoring.adaptation import MIN_ENROLL_EMOTIONS
 from ..inference.recognizer import EmotionRecognizer
 from ..inference.streaming import StreamingRecognizer
 from ..models.errors import SerError
-from ..scoring.speech import NO_SPEECH
+from ..scoring.speech import NO_SPEECH, no_speech_reason
 from ..scoring.threads import DEFAULT_THREADS
 from .charts import line_chart, probability_bars, segment_band
 
@@ -87,7 +87,7 @@ def predict_upload(path: str | None, model: str | None, pool: ModelPool):
         note = f"\n\nThe file is longer than {MAX_UPLOAD_S:.0f} s; the first {MAX_UPLOAD_S:.0f} s were analysed."
     prediction = recognizer.predict(wave, sampling_rate=recognizer.sampling_rate)
     if prediction.label == NO_SPEECH:
-        return f"**No speech found** in this file (it is silent or too quiet).{note}", None, None
+        return f"**No speech found** in this file ({no_speech_reason(wave)}).{note}", None, None
     return f"## {prediction.label}\n\n{name}, {len(wave) / recognizer.sampling_rate:.1f} s{note}", \
         dict(prediction.scores), prediction
 

@@ -123,6 +123,14 @@ class StreamingVad:
         return sum(p >= self.threshold for p in self._frames) / len(self._frames)
 
 
+def no_speech_reason(waveform: np.ndarray, silence_db: float = SILENCE_DB) -> str:
+    """Why a clip the gate found no speech in has none, in a few words: too quiet, or sound that is not a voice."""
+    level = rms_db(waveform) if waveform.size else float("-inf")
+    if level < silence_db:
+        return "it is silent or too quiet" + (f": {level:.0f} dBFS" if np.isfinite(level) else "")
+    return f"there is sound ({level:.0f} dBFS), but the voice detector heard no voice in it: noise, music or hum"
+
+
 class SpeechGate:
     """``gate(waveform) -> bool``: the RMS level reaches ``silence_db`` and, with ``vad`` (the default), Silero VAD
     finds speech in at least ``min_speech_fraction`` of the window.

@@ -103,8 +103,9 @@ def test_live_enrollment_fits_the_stream_to_the_labelled_clips(tmp_path, pool, m
     assert [r[1] for r in rows] == [pytest.approx(u.scores, abs=1e-6) for u in updates]
     plain = StreamingRecognizer(pool.get("test-cnn"), window_s=2.0, hop_s=0.5).push(audio, 16000)
     assert updates[-1].scores != pytest.approx(plain[-1].scores, abs=1e-4)
-    session = demo_app.reset_session(session)[0]
+    session, label, _ = demo_app.reset_session(session)
     assert len(session.enrollment) == 2  # Reset starts the chart again and keeps the enrollment
+    assert label == "## Press Record to start" == demo_app.reset_session(None)[1]  # not "listening..." before audio
     # Each clip is scored once per model: the stream rebuilt (here with adaptation on) scores none of them again.
     recognizer, scored = pool.get("test-cnn"), []
     monkeypatch.setattr(recognizer, "enrollment", lambda *args, **kwargs: scored.append(args))

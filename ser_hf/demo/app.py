@@ -103,6 +103,10 @@ def timeline_points(prediction, hop_s: float) -> list[tuple[float, dict[str, flo
     return points
 
 
+# The live label before Record is pressed and after Reset ("listening..." once audio arrives).
+IDLE_LABEL = "## Press Record to start"
+
+
 @dataclass
 class LiveSession:
     """Per-browser-session state of the microphone tab."""
@@ -222,8 +226,8 @@ def enrollment_status(session: LiveSession) -> str:
 def reset_session(session: LiveSession | None = None):
     """A new live session: the chart and the adaptation start again; the enrollment clips are kept."""
     if not isinstance(session, LiveSession):
-        return LiveSession(), "## listening...", ""
-    return LiveSession(enrollment=session.enrollment, enrollment_scores=session.enrollment_scores), "## listening...", ""
+        return LiveSession(), IDLE_LABEL, ""
+    return LiveSession(enrollment=session.enrollment, enrollment_scores=session.enrollment_scores), IDLE_LABEL, ""
 
 
 def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" = None,
@@ -270,7 +274,7 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
         with gr.Tab("Microphone (live)"):
             session = gr.State(LiveSession())
             mic = gr.Audio(sources=["microphone"], streaming=True, type="numpy", label="Microphone")
-            live = gr.Markdown("## listening...", elem_id="live-label")
+            live = gr.Markdown(IDLE_LABEL, elem_id="live-label")
             chart = gr.HTML(elem_id="live-chart")
             adapt = gr.Checkbox(False, label="Adapt to the speaker (after a few seconds of speech)")
             reset = gr.Button("Reset")

@@ -268,6 +268,22 @@ def test_one_channel_rule_for_files_arrays_and_stream_chunks(tmp_path, recognize
         recognizer.predict(np.zeros((100, 100), np.float32), sampling_rate=16000)
 
 
+def test_a_clip_under_the_minimum_is_too_short(tmp_path, model_dir, recognizer):
+    from ser_hf.demo import ModelPool, predict_upload
+    from ser_hf.inference.recognizer import MIN_CLIP_S, TOO_SHORT
+
+    assert MIN_CLIP_S == 0.5
+    short = recognizer.predict(voice(0.3), sampling_rate=16000)
+    assert short.label == TOO_SHORT and short.scores == {} and short.duration_s == pytest.approx(0.3)
+    assert recognizer.predict(voice(0.6), sampling_rate=16000).label in LABELS
+    path = tmp_path / "short.wav"
+    sf.write(str(path), voice(0.3), 16000)
+    printed = run_cli("predict", str(path), "--model", str(model_dir), "--no-vad", "--json")
+    assert printed.returncode == 0 and json.loads(printed.stdout)[0]["label"] == "too short"
+    message = predict_upload(str(path), "m", ModelPool({"m": recognizer}))[0]
+    assert message == "**Too short:** short.wav is 0.3 s long; at least 0.5 s of speech is needed."
+
+
 def test_stream_of_a_folder_or_a_too_short_clip_says_so(tmp_path, model_dir):
     folder = run_cli("stream", str(tmp_path), "--model", str(model_dir))
     assert folder.returncode == 1 and "is a directory" in folder.stderr and "Traceback" not in folder.stderr

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data.audio_files import load_audio
 from ..scoring.adaptation import MIN_ENROLL_EMOTIONS
-from ..inference.recognizer import EmotionRecognizer
+from ..inference.recognizer import MIN_CLIP_S, TOO_SHORT, EmotionRecognizer
 from ..inference.streaming import StreamingRecognizer
 from ..models.errors import SerError
 from ..scoring.speech import NO_SPEECH, no_speech_reason
@@ -86,6 +86,9 @@ def predict_upload(path: str | None, model: str | None, pool: ModelPool):
         wave = wave[:limit]
         note = f"\n\nThe file is longer than {MAX_UPLOAD_S:.0f} s; the first {MAX_UPLOAD_S:.0f} s were analysed."
     prediction = recognizer.predict(wave, sampling_rate=recognizer.sampling_rate)
+    if prediction.label == TOO_SHORT:
+        return (f"**Too short:** {name} is {len(wave) / recognizer.sampling_rate:.1f} s long; at least {MIN_CLIP_S:g} s "
+                "of speech is needed."), None, None
     if prediction.label == NO_SPEECH:
         return f"**No speech found** in this file ({no_speech_reason(wave)}).{note}", None, None
     return f"## {prediction.label}\n\n{name}, {len(wave) / recognizer.sampling_rate:.1f} s{note}", \

@@ -24,6 +24,9 @@ from ..scoring.threads import DEFAULT_THREADS, inference_threads
 from ..scoring.adaptation import SessionAdapter, new_adapter, session_offset, session_statistics, shift_probabilities
 
 UNCERTAIN = "uncertain"
+TOO_SHORT = "too short"
+# Below this much audio a clip is answered "too short": a syllable or two say nothing of how something is said.
+MIN_CLIP_S = 0.5
 
 
 @dataclass
@@ -162,13 +165,15 @@ class EmotionRecognizer:
         With adaptation, the clip's probabilities are adapted to the session's speaker, then join its statistics."""
         path = str(audio) if isinstance(audio, (str, os.PathLike)) else None
         scored = self.score(self.waveform(audio, sampling_rate))
-        if not scored.has_speech:
-            return Prediction(NO_SPEECH, {}, [], path, scored.duration_s)
+        if not scored.has_speech or scored.duration_s < MIN_CLIP_S:
+            return self._prediction(scored, path, top_k, None)
         active = self.adapter.active if self.adapter is not None else None
         scored.probabilities = self.adapted(scored.probabilities)
         return self._prediction(scored, path, top_k, active)
 
     def _prediction(self, scored: ClipScore, path: str | None, top_k: int | None, adapted: bool | None) -> Prediction:
+        if scored.duration_s < MIN_CLIP_S:
+            return Prediction(TOO_SHORT, {}, [], path, scored.duration_s)
         if not scored.has_speech:
             return Prediction(NO_SPEECH, {}, [], path, scored.duration_s)
         segments = [Segment(w.start, w.end, self.label_of(w.probabilities), self._scores(w.probabilities, top_k))

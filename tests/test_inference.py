@@ -268,6 +268,14 @@ def test_one_channel_rule_for_files_arrays_and_stream_chunks(tmp_path, recognize
         recognizer.predict(np.zeros((100, 100), np.float32), sampling_rate=16000)
 
 
+def test_loading_a_model_in_a_library_call_prints_no_progress_bar(model_dir, capfd):
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()
+    EmotionRecognizer.from_pretrained(model_dir, vad=False)
+    assert "Loading weights" not in capfd.readouterr().err and hf_logging.is_progress_bar_enabled()
+
+
 def test_a_clip_under_the_minimum_is_too_short(tmp_path, model_dir, recognizer):
     from ser_hf.demo import ModelPool, predict_upload
     from ser_hf.inference.recognizer import MIN_CLIP_S, TOO_SHORT

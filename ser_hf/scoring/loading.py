@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -45,7 +46,8 @@ def load_model(path: str | os.PathLike | None = None, backend: str = "torch", th
     try:
         feature_extractor = AutoFeatureExtractor.from_pretrained(folder)
         if backend == "torch":
-            return AutoModelForAudioClassification.from_pretrained(folder).eval(), feature_extractor
+            with _no_loading_bar():
+                return AutoModelForAudioClassification.from_pretrained(folder).eval(), feature_extractor
         config = AutoConfig.from_pretrained(folder)
     except (OSError, ValueError, KeyError) as err:
         raise SerError(f"Cannot load the model in {folder} ({str(err).splitlines()[0]}).") from None
@@ -54,3 +56,18 @@ def load_model(path: str | os.PathLike | None = None, backend: str = "torch", th
     except ImportError:
         raise SerError("The ONNX backend needs onnx and onnxruntime: pip install 'ser-hf[onnx]'.") from None
     return OnnxModel(cached_onnx(folder, int8=backend == "onnx-int8"), config, threads=threads), feature_extractor
+
+
+@contextmanager
+def _no_loading_bar():
+    """transformers' "Loading weights" progress bar off while a model loads (a library call prints nothing), as the
+    caller had it afterwards."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()

@@ -141,6 +141,10 @@ def test_upload_endpoint_through_gradio_client(tmp_path, app_url):
     clip = tmp_path / "clip.wav"
     sf.write(str(clip), voice(2.0, 16000), 16000)
     client = Client(app_url, verbose=False)
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert [r["label"] for r in api["/on_upload"]["returns"]] == ["Result", "Probability chart", "Scores", "Segments",
+                                                                  "Timeline"]  # named, not value_7, value_8, ...
+    assert not any(r["label"].startswith("value_") for e in api.values() for r in e["returns"])
     message, bars, scores, _, _ = client.predict(handle_file(str(clip)), "test-cnn", api_name="/on_upload")
     assert message.splitlines()[0][3:] in LABELS
     assert set(scores) == set(LABELS) and sum(scores.values()) == pytest.approx(1.0, abs=1e-4)

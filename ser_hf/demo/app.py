@@ -264,12 +264,13 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
         model = gr.Dropdown(pool.names, value=pool.names[0], label="Model")
         with gr.Tab("Upload"):
             audio = gr.Audio(sources=["upload"], type="filepath", label="Audio file")
-            band = gr.HTML(visible=False, elem_id="upload-band")  # the timeline's colours, under the waveform
+            band = gr.HTML(visible=False, elem_id="upload-band", label="Segments")  # the timeline's colours, under the waveform
             button = gr.Button("Recognize", variant="primary", elem_id="recognize")
-            message = gr.Markdown(elem_id="upload-result")
-            bars = gr.HTML(elem_id="upload-bars")
-            scores = gr.JSON(visible=False)  # the same probabilities for API clients
-            timeline = gr.HTML(visible=False, elem_id="upload-timeline")
+            # Labels name the outputs for API clients (gradio_client), not on the page.
+            message = gr.Markdown(elem_id="upload-result", label="Result", show_label=False)
+            bars = gr.HTML(elem_id="upload-bars", label="Probability chart")
+            scores = gr.JSON(visible=False, label="Scores")  # the same probabilities for API clients
+            timeline = gr.HTML(visible=False, elem_id="upload-timeline", label="Timeline")
             button.click(on_upload, [audio, model], [message, bars, scores, band, timeline], api_name="on_upload",
                          concurrency_limit=UPLOAD_CONCURRENCY)
             if examples:
@@ -277,8 +278,8 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
         with gr.Tab("Microphone (live)"):
             session = gr.State(LiveSession())
             mic = gr.Audio(sources=["microphone"], streaming=True, type="numpy", label="Microphone")
-            live = gr.Markdown(IDLE_LABEL, elem_id="live-label")
-            chart = gr.HTML(elem_id="live-chart")
+            live = gr.Markdown(IDLE_LABEL, elem_id="live-label", label="Live label", show_label=False)
+            chart = gr.HTML(elem_id="live-chart", label="Live chart")
             adapt = gr.Checkbox(False, label="Adapt to the speaker (after a few seconds of speech)")
             reset = gr.Button("Reset")
             with gr.Accordion("Enroll the speaker (optional)", open=False):
@@ -289,7 +290,8 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
                 enroll_emotion = gr.Dropdown(pool.get(pool.names[0]).labels, value=None, label="Said as")
                 add = gr.Button("Add to the enrollment", elem_id="enroll-add")
                 clear = gr.Button("Clear the enrollment")
-                enroll_status = gr.Markdown("No enrollment clips yet.", elem_id="enroll-status")
+                enroll_status = gr.Markdown("No enrollment clips yet.", elem_id="enroll-status", label="Enrollment",
+                                            show_label=False)
             mic.stream(on_chunk, [mic, session, model, adapt], [live, chart, session], stream_every=LIVE_UPDATE_S,
                        time_limit=LIVE_TIME_LIMIT_S, concurrency_limit=LIVE_CONCURRENCY, concurrency_id="live",
                        api_name=False)

@@ -223,6 +223,9 @@ classifier = pipeline("audio-classification", model="{repo_id}", trust_remote_co
 classifier("speech.wav")
 ```
 
+The pipeline scores whatever it is given: it has no speech gate, so silence, noise or music get an emotion too.
+`ser_hf.EmotionRecognizer` answers them "no speech" (an energy gate and Silero VAD) and clips under 0.5 s "too short".
+
 With ser-hf installed:
 
 ```python

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from tests.conftest import save_tiny_cnn, voice
@@ -115,3 +116,34 @@ def test_workers_answer_the_vad_and_the_results_equal_predict(tmp_path, data_roo
     assert bulk == json.loads(cli("predict", *files, "--model", "compact", "--json").stdout)
     assert bulk[-1]["label"] == "no speech" and bulk[0]["label"] == "angry"
     assert len(bulk[2]["segments"]) < 7  # the silent windows were left out
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
+def test_an_interrupted_bulk_run_says_one_line_and_leaves_no_process(tmp_path, signal_name):
+    import signal
+    import time
+
+    import psutil
+
+    model = save_tiny_cnn(tmp_path / "model", LABELS)
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for i in range(60):
+        sf.write(str(folder / f"call{i:02d}.wav"), voice(8.0, seed=i), 16000)
+    out = tmp_path / "results.jsonl"
+    run = subprocess.Popen([sys.executable, "-m", "ser_hf.cli", "predict", str(folder), "--model", str(model),
+                            "--output", str(out), "--workers", "2"], stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    deadline = time.monotonic() + 120
+    while not (out.is_file() and out.read_text().count("\n") >= 2):  # running, its workers started
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    children = psutil.Process(run.pid).children(recursive=True)
+    assert len(children) >= 2  # the decoding workers (and the resource tracker)
+    run.send_signal(getattr(signal, signal_name))
+    stderr = run.communicate(timeout=120)[1]
+    if signal_name == "SIGINT":  # progress bar lines, then one sentence: no worker tracebacks
+        assert run.returncode == 130 and stderr.strip().splitlines()[-1] == "ser-hf: interrupted"
+        assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, [c.pid for c in alive]

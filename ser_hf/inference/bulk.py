@@ -107,7 +107,8 @@ def _decoded(files: list[str], sampling_rate: int, workers: int, gate: tuple | N
     if workers <= 0:
         yield from (_decode(path, sampling_rate) for path in files)
         return
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_worker_init)
+    try:
         pending: deque = deque()
         for path in files:
             pending.append(pool.submit(_decode, path, sampling_rate, gate))
@@ -115,6 +116,24 @@ def _decoded(files: list[str], sampling_rate: int, workers: int, gate: tuple | N
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    except BaseException:  # Ctrl-C, or the consumer stopped: drop the queued files, do not wait for them
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _worker_init() -> None:
+    """A decoding worker leaves Ctrl-C to the main process (which stops the pool: one line, not a traceback per
+    worker) and, on Linux, dies with it (even on ``kill -9``), so no worker or resource tracker is left behind."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the pool's own shutdown still ends the workers on a normal exit
 
 
 def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, workers: int = 0,

@@ -52,6 +52,8 @@ def test_upload_handler_bad_input(tmp_path, pool):
     message, scores, prediction = predict_upload(str(long), "test-cnn", pool)
     assert "longer than 120 s; the first 120 s were analysed" in message and "120.0 s" in message
     assert prediction.duration_s == 120.0 and prediction.segments[-1].end == 120.0
+    band, chart = demo_app.upload_timeline(str(long), prediction, pool.get("test-cnn"))
+    assert 'class="ser-not-analysed" x="128.0"' in band and chart  # 120 s of 600 under the waveform's 640 px
     assert predict_upload(None, "test-cnn", pool)[0] == "Upload an audio file first."
 
 
@@ -303,6 +305,13 @@ def test_one_colour_per_emotion_in_every_picture_and_gaps_stay_gaps():
     assert [(label, float(x), float(w)) for label, x, w, _ in cells] == [
         ("happy", 0.0, 106.7), ("sad", 106.7, 213.3), ("happy", 426.7, 213.3)]  # cut at the next start; a gap
     assert all(fill == colour(label) for label, _, _, fill in cells)
+    # A 10-minute file analysed for its first 120 s: a segment at 1:45 sits at 1:45 of the waveform, the rest is grey.
+    long = segment_band([(104.0, 108.0, "sad"), (106.0, 110.0, "happy")], 600.0, analysed_s=120.0,
+                        labels=["neutral", "happy", "sad"])
+    cell = re.search(r'data-label="sad" x="([\d.]+)"', long)
+    assert float(cell.group(1)) == pytest.approx(640 * 104 / 600, abs=0.1)
+    assert re.search(r'class="ser-not-analysed" x="([\d.]+)"', long).group(1) == f"{640 * 120 / 600:.1f}"
+    assert re.findall(r'<text x="[\d.]+" y="30">(\w+)</text>', long) == ["happy", "sad"]  # the charts' order
     assert colour("bored") == colour("bored") and colour("bored") not in EMOTION_COLOURS.values()
     assert probability_bars(None) == "" and line_chart([], ["happy"]) == "" and segment_band([], 1.0) == ""
 

@@ -48,6 +48,21 @@ def load_audio(path: str | os.PathLike, sampling_rate: int = DEFAULT_SAMPLING_RA
     return normalize_audio(data, int(file_sr), sampling_rate, what=f"audio in {path}")
 
 
+def audio_duration(path: str | os.PathLike) -> float | None:
+    """A file's duration in seconds from its header (nothing decoded), or ``None`` when the header does not say."""
+    try:
+        return float(sf.info(str(path)).duration)
+    except (sf.LibsndfileError, RuntimeError, TypeError):
+        pass
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            return float(container.duration) / 1_000_000 if container.duration else None  # av.time_base units
+    except Exception:  # noqa: BLE001 - any failure means "unknown", never an error here
+        return None
+
+
 def _read_soundfile(path: Path, max_duration_s: float | None) -> tuple[np.ndarray, int]:
     """libsndfile's ``(samples, channels)`` float32 and rate; with ``max_duration_s`` only that many frames."""
     if max_duration_s is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.audio_files import load_audio
+from ..data.audio_files import audio_duration, load_audio
 from ..scoring.adaptation import MIN_ENROLL_EMOTIONS
 from ..inference.recognizer import MIN_CLIP_S, TOO_SHORT, EmotionRecognizer
 from ..inference.streaming import StreamingRecognizer
@@ -93,6 +93,18 @@ def predict_upload(path: str | None, model: str | None, pool: ModelPool):
         return f"**No speech found** in this file ({no_speech_reason(wave)}).{note}", None, None
     return f"## {prediction.label}\n\n{name}, {len(wave) / recognizer.sampling_rate:.1f} s{note}", \
         dict(prediction.scores), prediction
+
+
+def upload_timeline(path: str, prediction, recognizer: EmotionRecognizer) -> tuple[str, str]:
+    """``(band, chart)`` of a long upload (3 windows or more; ``("", "")`` otherwise): the segment band under the
+    whole file's waveform (grey past the part analysed) and the emotions over the part analysed."""
+    if prediction is None or len(prediction.segments) < 3:
+        return "", ""
+    file_s = max(audio_duration(path) or 0.0, prediction.duration_s)
+    band = segment_band([(s.start, s.end, s.label) for s in prediction.segments], file_s,
+                        analysed_s=prediction.duration_s, labels=recognizer.labels)
+    points = timeline_points(prediction, recognizer.hop_s)
+    return band, line_chart(points, recognizer.labels, "Emotion over time", (0.0, prediction.duration_s))
 
 
 def timeline_points(prediction, hop_s: float) -> list[tuple[float, dict[str, float] | None]]:
@@ -243,14 +255,9 @@ def build_demo(models: "ModelPool | dict[str, str | os.PathLike | None] | None" 
 
     def on_upload(path, model):
         message, scores, prediction = predict_upload(path, model, pool)
-        labels = pool.get(model).labels
-        long = prediction is not None and len(prediction.segments) >= 3
-        points = timeline_points(prediction, pool.get(model).hop_s) if long else []
-        band = segment_band([(s.start, s.end, s.label) for s in prediction.segments], prediction.duration_s) \
-            if long else ""
-        chart = line_chart(points, labels, "Emotion over time", (0.0, prediction.duration_s)) if long else ""
-        return message, probability_bars(scores), scores, gr.update(value=band, visible=long), \
-            gr.update(value=chart, visible=long)
+        band, chart = upload_timeline(path, prediction, pool.get(model))
+        return message, probability_bars(scores), scores, gr.update(value=band, visible=bool(band)), \
+            gr.update(value=chart, visible=bool(chart))
 
     def on_chunk(chunk, session, model, adapt):
         label, points, session = stream_microphone(chunk, session, model, pool, adapt)

@@ -109,9 +109,12 @@ def line_chart(points: list[tuple[float, dict[str, float] | None]], labels: list
     return "".join(parts) + "</svg>"
 
 
-def segment_band(segments: list[tuple[float, float, str]], duration_s: float) -> str:
-    """A timeline as an SVG band: ``segments`` are ``(start_s, end_s, label)``. Overlapping windows are cut at
-    the next window's start, so each stretch of the file has one colour (its window's top emotion)."""
+def segment_band(segments: list[tuple[float, float, str]], duration_s: float, *, analysed_s: float | None = None,
+                 labels: list[str] | None = None) -> str:
+    """A timeline as an SVG band under a waveform of ``duration_s`` seconds: ``segments`` are ``(start_s, end_s,
+    label)``. Overlapping windows are cut at the next window's start, so each stretch of the file has one colour (its
+    window's top emotion); past ``analysed_s`` (a long file analysed in part) the band is grey and says so. The legend
+    follows ``labels``' order (the charts' order), else the alphabet."""
     if not segments or duration_s <= 0:
         return ""
     ordered = sorted(segments)
@@ -124,7 +127,14 @@ def segment_band(segments: list[tuple[float, float, str]], duration_s: float) ->
         parts.append(f'<rect class="ser-segment" data-label="{escape(label)}" x="{x0:.1f}" y="0" '
                      f'width="{max(x1 - x0, 0.5):.1f}" height="16" fill="{colour(label)}">'
                      f"<title>{start:.1f}-{stop:.1f} s: {escape(label)}</title></rect>")
-    parts.append(_legend(sorted({label for _, _, label in ordered}), 30, left=0))
+    if analysed_s is not None and analysed_s < duration_s:
+        x0 = WIDTH * analysed_s / duration_s
+        parts.append(f'<rect class="ser-not-analysed" x="{x0:.1f}" y="0" width="{WIDTH - x0:.1f}" height="16" '
+                     f'fill="#e5e5e5"><title>not analysed (after the first {analysed_s:.0f} s)</title></rect>'
+                     f'<text x="{x0 + 4:.1f}" y="12" fill="#666">not analysed</text>')
+    present = {label for _, _, label in ordered}
+    order = [label for label in labels if label in present] if labels else sorted(present)
+    parts.append(_legend(order + sorted(present - set(order)), 30, left=0))
     return "".join(parts) + "</svg>"
 
 

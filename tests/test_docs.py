@@ -1,6 +1,7 @@
 """The examples in the README and the docs run and print what they show."""
 
 import doctest
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,25 @@ def test_user_guide_shows_the_real_output_of_the_new_commands(data_root, tmp_pat
     for line in dry.stdout.splitlines()[1:]:
         assert f"\n{line}\n" in guide, line
     assert f"Wrote {len(dry.stdout.splitlines()) - 1} files" in guide
+
+
+def test_user_guide_stream_and_pipeline_outputs_are_the_real_ones(data_root):
+    """The default model's `stream` example and the `pipeline` example of docs/user_guide.md, run and compared."""
+    if data_root.resolve() != (REPO.parent / "shared" / "data").resolve():
+        pytest.skip("the examples read ../shared/data")
+    guide = (REPO / "docs" / "user_guide.md").read_text()
+    clip = "../shared/data/ravdess/Actor_01/03-01-05-02-01-01-01.ogg"
+    stream = subprocess.run([sys.executable, "-m", "ser_hf.cli", "stream", clip], capture_output=True, text=True,
+                            cwd=REPO, timeout=300)
+    assert stream.returncode == 0, stream.stderr[-2000:]
+    shown = guide.split(f"$ ser-hf stream {clip}\n", 1)[1].split("\n$ ", 1)[0].splitlines()
+    assert [line.rstrip() for line in stream.stdout.splitlines()] == shown
+    block = guide.split("## With transformers' `pipeline`", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    code = block.split('$ python -c "', 1)[1].rsplit('"', 1)[0]
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
+                             env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    assert printed.stdout.strip() == block.strip().splitlines()[-1]
 
 
 def test_every_command_that_prints_a_result_takes_json():

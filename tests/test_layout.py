@@ -61,6 +61,11 @@ def test_help_and_import_ser_hf_load_no_heavy_library():
         assert not imported & set(HEAVY), sorted(imported & set(HEAVY))
 
 
+def test_the_recognizer_imports_no_scipy_signal():
+    """scipy.signal costs 0.6 s to import and only loudness normalization needs it: it loads on first use."""
+    assert "scipy.signal" not in _imports_of("from ser_hf import EmotionRecognizer")
+
+
 def test_after_import_ser_hf_the_auto_classes_know_the_models(tmp_path):
     from tests.conftest import save_tiny_cnn
 

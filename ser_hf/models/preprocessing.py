@@ -12,7 +12,6 @@ This module travels with a saved model (the feature extractor calls it), so it n
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .audio import check_waveform
 from .errors import SerAudioError
@@ -70,6 +69,12 @@ def integrated_loudness(waveform: np.ndarray, sampling_rate: int) -> float:
     """Integrated loudness in LUFS after ITU-R BS.1770-4: K-weighting, 400 ms blocks with 75% overlap,
     an absolute gate at -70 LUFS and a relative gate 10 LU below the ungated mean. ``-inf`` for silence.
     Clips shorter than one block are measured as a single block."""
+    from scipy.signal import lfilter  # 0.6 s to import: only loudness normalization needs it
+
+    from scipy.signal import lfilter  # 0.6 s to import: only loudness normalization needs it
+
+    from scipy.signal import lfilter  # 0.6 s to import: only loudness normalization needs it
+
     x = waveform.astype(np.float64)
     for kind, fc, q, gain in (("high_shelf", 1681.97, 0.7071752, 4.0), ("high_pass", 38.135, 0.5003270, 0.0)):
         b, a = _biquad(kind, fc, q, gain, sampling_rate)

@@ -181,7 +181,7 @@ def cmd_convert_whisper(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from ..evaluation.calibration import calibrate_model
+    from ..evaluation.calibrate import calibrate_model
 
     result = calibrate_model(args.model, args.data_dir, protocol=args.protocol, fold=args.fold, calm=args.calm,
                              label_set=args.label_set, write=args.write, progress=not args.json,

@@ -133,7 +133,9 @@ def test_an_interrupted_bulk_run_says_one_line_and_leaves_no_process(tmp_path, s
     out = tmp_path / "results.jsonl"
     run = subprocess.Popen([sys.executable, "-m", "ser_hf.cli", "predict", str(folder), "--model", str(model),
                             "--output", str(out), "--workers", "2"], stderr=subprocess.PIPE, text=True,
-                           env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                           env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                           # pytest-xdist's workers ignore SIGINT, and an ignored signal stays ignored across exec
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (out.is_file() and out.read_text().count("\n") >= 2):  # running, its workers started
         assert run.poll() is None and time.monotonic() < deadline

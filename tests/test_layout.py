@@ -43,6 +43,35 @@ def test_what_travels_with_a_model_imports_only_its_siblings():
                 assert node.level == 1, f"{path.name}: remote code follows single-dot imports only"
 
 
+def test_no_import_circles():
+    """No module imports (at its top or inside a function) one that imports it back, directly or around a circle."""
+    modules = {".".join(p.relative_to(REPO).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in PACKAGE.rglob("*.py") if "pretrained" not in p.parts}
+    graph = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + (node.module.split(".") if node.module else []))
+                graph[name] |= {t for t in [target] + [f"{target}.{a.name}" for a in node.names]
+                                if t in modules and t != name}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            current = todo.pop()
+            if current == goal:
+                return True
+            if current not in seen:
+                seen.add(current)
+                todo += graph[current]
+        return False
+
+    circles = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if reaches(b, a)})
+    assert not circles, circles
+
+
 def test_no_module_is_over_350_lines():
     long = {str(p.relative_to(REPO)): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 350}
     assert not long

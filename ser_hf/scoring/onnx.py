@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..models.errors import SerError
+from .model_files import load_torch_model, resolve_model_dir
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
 
@@ -51,9 +52,7 @@ def export_onnx(model_dir: str | os.PathLike | None, output: str | os.PathLike, 
     """Export the model in ``model_dir`` (a folder, ``"default"``, ``"compact"``) to ``output``; writes
     ``<output>.json`` with the input name and labels. With ``int8``, ``output`` is then quantized in place
     (dynamic int8 weights, ``onnxruntime.quantization.quantize_dynamic``)."""
-    from .loading import load_model
-
-    model, _ = load_model(model_dir)
+    model, _ = load_torch_model(resolve_model_dir(model_dir))
     name = model.main_input_name
     wrapper = _LogitsAndProbabilities(model, name).eval()
     output = Path(output)
@@ -116,8 +115,6 @@ def quantize_int8(source: str | os.PathLike, output: str | os.PathLike) -> Path:
 def cached_onnx(model_dir: str | os.PathLike | None, int8: bool = False) -> Path:
     """The exported graph of a model folder, written once to ``~/.cache/ser_hf/onnx/`` (keyed by the folder's
     weights and configs, so retraining exports again) and reused; ``model.onnx`` inside the folder wins."""
-    from .loading import resolve_model_dir
-
     folder = resolve_model_dir(model_dir)
     name = "model.int8.onnx" if int8 else "model.onnx"
     if (folder / name).is_file():
@@ -182,9 +179,7 @@ class OnnxModel:
 def onnx_parity(model_dir: str | os.PathLike | None, onnx_path: str | os.PathLike,
                 seconds: tuple[float, ...] = (1.0, 3.0, 7.5)) -> float:
     """Largest absolute difference between PyTorch's and onnxruntime's probabilities over clips of ``seconds``."""
-    from .loading import load_model
-
-    model, _ = load_model(model_dir)
+    model, _ = load_torch_model(resolve_model_dir(model_dir))
     wrapper = _LogitsAndProbabilities(model, model.main_input_name).eval()
     session = OnnxModel(onnx_path, model.config, threads=0).session
     worst = 0.0

@@ -71,10 +71,6 @@ def integrated_loudness(waveform: np.ndarray, sampling_rate: int) -> float:
     Clips shorter than one block are measured as a single block."""
     from scipy.signal import lfilter  # 0.6 s to import: only loudness normalization needs it
 
-    from scipy.signal import lfilter  # 0.6 s to import: only loudness normalization needs it
-
-    from scipy.signal import lfilter  # 0.6 s to import: only loudness normalization needs it
-
     x = waveform.astype(np.float64)
     for kind, fc, q, gain in (("high_shelf", 1681.97, 0.7071752, 4.0), ("high_pass", 38.135, 0.5003270, 0.0)):
         b, a = _biquad(kind, fc, q, gain, sampling_rate)

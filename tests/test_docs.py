@@ -82,6 +82,18 @@ def test_user_guide_stream_and_pipeline_outputs_are_the_real_ones(data_root):
     assert printed.stdout.strip() == block.strip().splitlines()[-1]
 
 
+def test_user_facing_files_carry_no_internal_vocabulary():
+    """Session and issue numbers mean nothing to a reader: history is in CHANGELOG.md, by date."""
+    import re
+
+    internal = re.compile(r"\b(?:sessions?|issues?) \d+\b(?![.\-]\d)", re.IGNORECASE)
+    files = [REPO / "README.md", REPO / "model_card.md", REPO / "CHANGELOG.md", *REPO.glob("docs/**/*.md"),
+             *REPO.glob("recipes/**/*.md"), *REPO.glob("space/*.md"), *REPO.glob("ser_hf/pretrained/*/README.md")]
+    found = [f"{path.relative_to(REPO)}:{number}: {line.strip()[:80]}" for path in files
+             for number, line in enumerate(path.read_text().splitlines(), 1) if internal.search(line)]
+    assert len(files) > 20 and not found, found
+
+
 def test_every_command_that_prints_a_result_takes_json():
     """What the README says of `--json`, checked on the parser itself."""
     import argparse

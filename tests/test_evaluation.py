@@ -122,13 +122,19 @@ def test_baseline_crossval_runs_every_fold(tmp_path, audio_writer):
     assert "| **mean ± std** | **1.000 ± 0.000**" in (tmp_path / "cv" / "crossval.md").read_text()
 
 
-def test_per_corpus_reports_of_the_multi_corpus_test_fold(tmp_path, audio_writer):
+def three_corpora(tmp_path, audio_writer):
+    """Small generated RAVDESS (actors 1-8), CREMA-D and TESS trees under ``tmp_path/data``."""
     from tests.test_corpora import make_tess
 
     data = tmp_path / "data"
     make_ravdess_actors(data / "ravdess", audio_writer, actors=range(1, 9))
     make_crema(data / "crema_d", audio_writer)
     make_tess(data / "tess", audio_writer)
+    return data
+
+
+def test_per_corpus_reports_of_the_multi_corpus_test_fold(tmp_path, audio_writer):
+    data = three_corpora(tmp_path, audio_writer)
     model = save_model(tmp_path / "model", CORE7)
     result = run_cli("evaluate", "--model", str(model), "--corpus", "all", "--protocol", "multi-corpus", "--fold", "1",
                      "--data-dir", str(data), "--output-dir", str(tmp_path / "out"), "--json", "--no-vad")
@@ -245,12 +251,7 @@ def test_fold_summary_gives_mean_and_sample_std_of_the_shipped_reports(tmp_path)
 
 
 def test_the_yardstick_scores_every_speaker_of_the_held_out_corpus_with_session_metrics(tmp_path, audio_writer):
-    from tests.test_corpora import make_tess
-
-    data = tmp_path / "data"
-    make_ravdess_actors(data / "ravdess", audio_writer, actors=range(1, 9))
-    make_crema(data / "crema_d", audio_writer)
-    make_tess(data / "tess", audio_writer)
+    data = three_corpora(tmp_path, audio_writer)
     model = save_model(tmp_path / "model", CORE7)
     config = json.loads((model / "config.json").read_text())  # session mode's population statistics
     config.update(adaptation_class_means=(np.full((7, 7), -2.5) + 2 * np.eye(7)).tolist(), adaptation_spread=0.5)
@@ -275,12 +276,7 @@ def test_the_yardstick_scores_every_speaker_of_the_held_out_corpus_with_session_
 
 
 def test_calibrate_writes_the_temperature_and_session_statistics_of_the_validation_speakers(tmp_path, audio_writer):
-    from tests.test_corpora import make_tess
-
-    data = tmp_path / "data"
-    make_ravdess_actors(data / "ravdess", audio_writer, actors=range(1, 9))
-    make_crema(data / "crema_d", audio_writer)
-    make_tess(data / "tess", audio_writer)
+    data = three_corpora(tmp_path, audio_writer)
     model = save_model(tmp_path / "model", CORE7)
     kept = run_cli("calibrate", "--model", str(model), "--data-dir", str(data), "--keep-temperature", "--write", "--json")
     assert kept.returncode == 0, kept.stderr

@@ -224,8 +224,14 @@ def test_fine_tune_a_tiny_whisper_model(recordings, tmp_path):
 
 
 def test_two_processes_under_accelerate(recordings, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a free port: another two-process test may hold the config's own at the same time
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
-               str(REPO / "recipes" / "accelerate" / "cpu_2proc.yaml"), "-m", "ser_hf.train", "--dataset",
+               str(REPO / "recipes" / "accelerate" / "cpu_2proc.yaml"), "--main_process_port", str(port),
+               "-m", "ser_hf.train", "--dataset",
                str(recordings), "--model", "compact", "--ddp_backend", "gloo", "--output_dir", str(tmp_path / "run"),
                "--cache_dir", str(tmp_path / "cache"), *TINY]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,

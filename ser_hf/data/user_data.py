@@ -98,9 +98,11 @@ class UserData:
 def load_user_data(source, *, strict: bool = False, cache_dir: str | os.PathLike | None = None) -> UserData:
     """Read labelled recordings from ``source`` (a folder, a CSV file, a ``datasets.Dataset``, a saved Dataset folder
     or a Hub id; see the module docstring); ``cache_dir`` is where audio held only as bytes is written."""
+    from tqdm.auto import tqdm
+
     rows = _rows_from(source, cache_dir)
     records, skipped = [], []
-    for row in rows:
+    for row in tqdm(rows, desc="Reading the recordings", unit="file", disable=len(rows) < 500):
         record, reason = _read_clip(row)
         if reason:
             skipped.append(Skipped(row["display"], reason))

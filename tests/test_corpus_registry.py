@@ -87,8 +87,12 @@ def test_a_registered_corpus_reaches_scanner_loader_protocols_card_and_cli(toy_c
                  str(toy_corpus), "--json"]) == 0
     assert '"toy_s1"' in capsys.readouterr().out
     assert card_license(["toy"]) == "cc-by-4.0"
+    ravdess = toy_corpus / "ravdess" / "Actor_01"  # another registered corpus's files are named as such
+    for name in ("03-01-05-01-01-01-01.wav", "03-01-04-01-01-01-01.wav"):
+        (ravdess / name).parent.mkdir(parents=True, exist_ok=True)
+        (ravdess / name).write_bytes((toy_corpus / "toy" / "s1_angry_1.wav").read_bytes())
     with pytest.raises(SerDataError, match="No TOY clips found .*: it looks like a RAVDESS folder"):
-        scan_corpus("toy", Path(__file__).parent.parent.parent / "shared" / "data" / "ravdess")
+        scan_corpus("toy", toy_corpus / "ravdess")
 
 
 def test_leave_one_corpus_out_tests_every_speaker_of_the_held_out_corpus(data_root):

@@ -83,16 +83,20 @@ class UserData:
 
     def with_labels(self, labels: list[str]) -> UserData:
         """The same clips with ``label`` over ``labels`` (a superset of this data's labels, in any order)."""
-        from .loading import corpus_features
+        return UserData(relabel(self.dataset, labels), self.requested_splits, list(labels), self.skipped)
 
-        missing = [label for label in self.labels if label not in labels]
-        if missing:
-            raise SerDataError(f"The labels {', '.join(missing)} are not among {', '.join(labels)}.")
-        features = corpus_features(labels)
-        features["audio"] = self.dataset.features["audio"]
-        dataset = self.dataset.map(lambda emotion: {"label": list(labels).index(emotion)}, input_columns="emotion",
-                                   features=features, desc="Relabelling")
-        return UserData(dataset, self.requested_splits, list(labels), self.skipped)
+
+def relabel(dataset: datasets.Dataset, labels: list[str]) -> datasets.Dataset:
+    """``dataset`` with its ``label`` column over ``labels``, which must hold every ``emotion`` of its rows."""
+    from .loading import corpus_features
+
+    missing = sorted(set(dataset["emotion"]) - set(labels))
+    if missing:
+        raise SerDataError(f"The labels {', '.join(missing)} are not among {', '.join(labels)}.")
+    features = corpus_features(labels)
+    features["audio"] = dataset.features["audio"]
+    return dataset.map(lambda emotion: {"label": list(labels).index(emotion)}, input_columns="emotion",
+                       features=features, desc="Relabelling")
 
 
 def load_user_data(source, *, strict: bool = False, cache_dir: str | os.PathLike | None = None) -> UserData:
@@ -298,7 +302,9 @@ def split_user_data(data: UserData, *, seed: int = 0, fraction: float = 0.1) -> 
             part[free] = _speaker_parts(speakers[free], wanted, seed, fraction, known)
         else:
             warnings.warn(RANDOM_SPLIT_WARNING, stacklevel=2)
-            part[free] = _random_parts(np.asarray(dataset["label"])[free], wanted, seed, fraction)
+            # Stratified on the names, not the label ids: the same split whatever order the labels are in (a model's
+            # own order when training continues its head, the data's when it is evaluated).
+            part[free] = _random_parts(np.asarray(dataset["emotion"])[free], wanted, seed, fraction)
     part[part == ""] = "train"
     split = datasets.DatasetDict({name: dataset.select(np.flatnonzero(part == name).tolist()) for name in
                                   ("train", "validation", "test")})

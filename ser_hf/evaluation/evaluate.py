@@ -176,7 +176,7 @@ def evaluate_on_data(
     and ``predictions.jsonl`` like :func:`evaluate_model` and returns the metrics."""
     from collections import Counter
 
-    from ..data.user_data import load_user_data, split_user_data
+    from ..data.user_data import load_user_data, relabel, split_user_data
     from ..scoring.loading import load_model
 
     if part not in ("test", "validation", "all"):
@@ -192,10 +192,7 @@ def evaluate_on_data(
         raise SerError(f"The model predicts {', '.join(all_labels)}; none of them is a label of {source} "
                        f"({', '.join(user.labels)}).")
     left_out = dict(Counter(e for e in rows["emotion"] if e not in labels))
-    user = user.with_labels(list(dict.fromkeys([*labels, *user.labels])))
-    kept = set(rows["path"])
-    dataset = user.dataset.select([i for i, path in enumerate(user.dataset["path"]) if path in kept])
-    dataset = dataset.filter(lambda emotion: emotion in labels, input_columns="emotion")
+    dataset = relabel(rows.filter(lambda emotion: emotion in labels, input_columns="emotion"), labels)
     title = f"{model_name(model)} on {Path(str(source)).name}" + ("" if part == "all" else f" ({part} part)")
     return score_and_report(network, feature_extractor, dataset, labels, output_dir, title=title,
                             skipped=user.skipped, left_out=left_out, calm=None, progress=progress, vad=vad,

@@ -72,23 +72,22 @@ def cmd_predict(args: argparse.Namespace) -> int:
         groups.setdefault(speaker_of(path, row, args.adapt_by), []).append(index)
     records = [None] * len(files)
     enroll_files, enroll_labels = enrollment(args.enroll) if args.enroll else ([], None)
-    def attempt(index: int, step):
-        try:
-            return step(files[index])
-        except SerError as err:
-            records[index] = {"path": files[index], "error": str(err)}
-            print(f"ser-hf: error: {err}", file=sys.stderr)
-
+    session = adapt and not enroll_files  # session mode: a speaker's clips scored, then answered together
     for indices in groups.values():
         recognizer.reset_speaker()
         if enroll_files:
             recognizer.adapt_to(enroll_files, labels=enroll_labels)
-        session = adapt and not enroll_files  # session mode: the speaker's clips scored, then answered together
-        scored = {i: s for i in indices if (s := attempt(i, recognizer.score_clip if session else lambda path:
-                                                         recognizer.predict(path, top_k=args.top_k))) is not None}
-        answers = recognizer.answer_session(list(scored.values()), [files[i] for i in scored], args.top_k) \
-            if session else scored.values()
-        for index, prediction in zip(scored, answers):
+        done = {}  # index -> ClipScore (session mode) or Prediction
+        for index in indices:
+            try:
+                done[index] = recognizer.score_clip(files[index]) if session else \
+                    recognizer.predict(files[index], top_k=args.top_k)
+            except SerError as err:
+                records[index] = {"path": files[index], "error": str(err)}
+                print(f"ser-hf: error: {err}", file=sys.stderr)
+        answers = recognizer.answer_session(list(done.values()), [files[i] for i in done], args.top_k) \
+            if session else done.values()
+        for index, prediction in zip(done, answers):
             records[index] = prediction.to_dict()
     failed = sum("error" in r for r in records)
     if args.json or args.format == "json":

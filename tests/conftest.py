@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +128,31 @@ def make_user_recordings(data_root: Path, out: Path, *, actors=(1, 2, 3, 4), per
             writer.writeheader()
             writer.writerows(rows)
     return out
+
+
+def run_ser_hf(*args, cwd: Path | str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``ser-hf ARGS`` run in this process (a new process costs several seconds of imports; keep a subprocess where the
+    process itself is what a test checks: signals, exit on import, environment read at import time): its exit code and
+    what it printed, as ``subprocess.run(..., capture_output=True, text=True)`` returns them. ``env`` is set for the
+    call only; ``cwd`` is the working directory during it."""
+    import contextlib
+    import io
+
+    from ser_hf.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {key: os.environ.get(key) for key in env or {}}
+    try:
+        os.environ.update({key: str(value) for key, value in (env or {}).items()})
+        with contextlib.chdir(cwd or os.getcwd()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exit_:  # argparse's usage errors and --help
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return subprocess.CompletedProcess(["ser-hf", *map(str, args)], code, out.getvalue(), err.getvalue())

@@ -2,8 +2,6 @@
 
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,8 @@ import torch
 from ser_hf.inference import EmotionRecognizer, StreamingRecognizer
 from ser_hf.scoring.adaptation import WARMUP, SessionAdapter, fit_speaker_map, population_statistics
 from ser_hf.models.errors import SerError
-from tests.conftest import save_tiny_cnn, voice
+from ser_hf.scoring.decision import normalize_log
+from tests.conftest import run_ser_hf, save_tiny_cnn, voice
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 OFFSET = np.array([2.0, -1.0, 0.5, -1.5])
@@ -36,7 +35,7 @@ def test_enrollment_sets_the_baseline_from_neutral_clips():
     adapter = SessionAdapter(neutral_prior=np.zeros(4), warmup=100)
     adapter.enroll(np.tile(OFFSET, (3, 1)))
     assert adapter.active
-    np.testing.assert_allclose(adapter(OFFSET + np.array([0, 3.0, 0, 0])), [0, 3.0, 0, 0])
+    np.testing.assert_allclose(adapter(OFFSET + np.array([0, 3.0, 0, 0])), normalize_log(np.array([0, 3.0, 0, 0])))
 
 
 def separable(n_per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +102,19 @@ def shifted_recognizer(folder, **kwargs) -> EmotionRecognizer:
     return recognizer
 
 
+def test_a_long_clips_segments_are_adapted_like_the_clip(folder):
+    neutral = [voice(1.5, seed=i) for i in range(3)]
+    plain = EmotionRecognizer.from_pretrained(folder, vad=False)
+    prior = plain.enrollment(neutral, 16000)[0].mean(axis=0)  # the population's neutral mean: this voice, unshifted
+    shifted = shifted_recognizer(folder, adapt=SessionAdapter(neutral_prior=prior, strength=1.0))
+    shifted.adapt_to(neutral, 16000)  # its enrolled offset is OFFSET (up to a constant)
+    long = voice(9.0, seed=7)
+    a, b = plain.predict(long, 16000), shifted.predict(long, 16000)
+    assert len(a.segments) >= 3 and b.adapted
+    for x, y in zip(a.segments, b.segments):
+        assert y.scores == pytest.approx(x.scores, abs=1e-5) and y.label == x.label
+
+
 def test_the_recognizer_removes_the_offset_after_the_warm_up(folder):
     clips = [voice(1.5, seed=i) for i in range(WARMUP + 4)]
     plain = EmotionRecognizer.from_pretrained(folder, vad=False, adapt=full())
@@ -165,9 +177,7 @@ def test_predict_enroll_with_labelled_clips(folder, tmp_path):
     sf.write(str(tmp_path / "session.wav"), voice(1.2, seed=20), 16000)
 
     def predict(*enroll):
-        return subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", str(tmp_path / "session.wav"), "--model",
-                               str(folder), "--no-vad", "--json", "--enroll", *enroll],
-                              capture_output=True, text=True, timeout=300)
+        return run_ser_hf("predict", tmp_path / "session.wav", "--model", folder, "--no-vad", "--json", "--enroll", *enroll)
 
     labelled = predict(*(f"{label}={tmp_path / label}.wav" for label in LABELS))
     assert labelled.returncode == 0, labelled.stderr[-2000:]
@@ -179,10 +189,8 @@ def test_predict_enroll_with_labelled_clips(folder, tmp_path):
     single = predict(f"happy={tmp_path / 'happy.wav'}")
     assert single.returncode != 0 and "at least 2 emotions" in single.stderr and single.stderr.count("\n") == 1
     sf.write(str(tmp_path / "long.wav"), np.concatenate([voice(1.5, seed=30 + i) for i in range(2)]), 16000)
-    stream = subprocess.run([sys.executable, "-m", "ser_hf.cli", "stream", str(tmp_path / "long.wav"), "--model",
-                             str(folder), "--no-vad", "--json", "--enroll",
-                             *(f"{label}={tmp_path / label}.wav" for label in LABELS)],
-                            capture_output=True, text=True, timeout=300)
+    stream = run_ser_hf("stream", tmp_path / "long.wav", "--model", folder, "--no-vad", "--json", "--enroll",
+                        *(f"{label}={tmp_path / label}.wav" for label in LABELS))
     assert stream.returncode == 0, stream.stderr[-2000:]
     updates = [json.loads(line) for line in stream.stdout.splitlines()]
     assert updates and all(u["adapted"] is True for u in updates)  # enrolled: adapted from the first update
@@ -235,9 +243,7 @@ def test_predict_adapt_json_by_folder(session_folder, tmp_path):
             path = tmp_path / "in" / speaker / f"{i:02d}.wav"  # sorted as made
             path.parent.mkdir(parents=True, exist_ok=True)
             sf.write(str(path), voice(1.2, seed=i + (50 if speaker == "bob" else 0)), 16000)
-    result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", str(tmp_path / "in"), "--model",
-                             str(folder), "--no-vad", "--adapt-by", "folder", "--json"],
-                            capture_output=True, text=True, timeout=300)
+    result = run_ser_hf("predict", tmp_path / "in", "--model", folder, "--no-vad", "--adapt-by", "folder", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = json.loads(result.stdout)
     assert len(rows) == 2 * (WARMUP + 1) and all(r["adapted"] for r in rows)  # session mode: every clip
@@ -258,8 +264,7 @@ def test_predict_adapt_json_by_folder(session_folder, tmp_path):
     (flat / "manifest.csv").write_text("\n".join(lines) + "\n")
 
     def predict(*args):
-        return subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", *args, "--model", str(folder),
-                               "--no-vad", "--json"], capture_output=True, text=True, timeout=300)
+        return run_ser_hf("predict", *args, "--model", folder, "--no-vad", "--json")
 
     by_column = predict(str(flat / "manifest.csv"), "--adapt-by", "speaker")
     assert by_column.returncode == 0, by_column.stderr[-2000:]

@@ -3,16 +3,16 @@
 import hashlib
 import json
 import subprocess
-import sys
 
 import pytest
 
 from ser_hf.cli import main
 from ser_hf.data import verify
+from tests.conftest import run_ser_hf
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=300)
+    return run_ser_hf(*args)
 
 
 def test_summary_json(data_root, capsys):

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_ser_hf
+
 REPO = Path(__file__).resolve().parent.parent
 DOCS = ["README.md", "docs/feature_extraction.md"]
 
@@ -27,8 +29,7 @@ def test_readme_console_examples(data_root):
         pytest.skip("the examples read ../shared/data")
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True,
-                              cwd=REPO, timeout=300)
+        return run_ser_hf(*args, cwd=REPO)
 
     readme = (REPO / "README.md").read_text()
     summary = run("data", "summary", "--corpus", "tess", "--data-dir", "../shared/data")
@@ -52,8 +53,7 @@ def test_user_guide_shows_the_real_output_of_the_new_commands(data_root, tmp_pat
     write_with_ffmpeg(tmp_path / "voice_memo.m4a", load_audio(clip, 44100), 44100)
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=300)
+        return run_ser_hf(*args, cwd=tmp_path)
 
     memo = run("predict", "voice_memo.m4a")
     assert memo.returncode == 0 and memo.stdout.strip() in guide, memo.stdout + memo.stderr
@@ -69,8 +69,7 @@ def test_user_guide_stream_and_pipeline_outputs_are_the_real_ones(data_root):
         pytest.skip("the examples read ../shared/data")
     guide = (REPO / "docs" / "user_guide.md").read_text()
     clip = "../shared/data/ravdess/Actor_01/03-01-05-02-01-01-01.ogg"
-    stream = subprocess.run([sys.executable, "-m", "ser_hf.cli", "stream", clip], capture_output=True, text=True,
-                            cwd=REPO, timeout=300)
+    stream = run_ser_hf("stream", clip, cwd=REPO)
     assert stream.returncode == 0, stream.stderr[-2000:]
     shown = guide.split(f"$ ser-hf stream {clip}\n", 1)[1].split("\n$ ", 1)[0].splitlines()
     assert [line.rstrip() for line in stream.stdout.splitlines()] == shown
@@ -111,3 +110,26 @@ def test_every_command_that_prints_a_result_takes_json():
     found = {" ".join(name): any("--json" in a.option_strings for a in p._actions) for name, p in commands(build_parser())}
     assert len(found) >= 16 and {name for name, has in found.items() if not has} == {"demo"}
     assert "Every command that prints a result takes `--json` (all but `demo`" in (REPO / "README.md").read_text()
+
+
+def _figures():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("figures", REPO / "utils" / "figures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_figures_in_the_docs_are_the_ones_their_json_holds(capsys):
+    figures = _figures()
+    assert figures.main(["--check"]) == 0, capsys.readouterr().out
+    readme = (REPO / "README.md").read_text()
+    default = figures.shipped("default")
+    assert f"| {default['ravdess']['ua']:.3f} | {default['crema_d']['ua']:.3f} | {default['tess']['ua']:.3f} |" in readme
+    # A block that says something else is rewritten from the JSON; an unknown one is refused.
+    stale = "<!-- figures:targets -->\nThe targets are met.\n<!-- /figures:targets -->\n"
+    fresh = figures.render(stale)
+    assert "are met" not in fresh and "0.80 / 0.76 / 0.85 for the default" in fresh and fresh.startswith("<!-- figures")
+    with pytest.raises(SystemExit, match="unknown figures block 'nope'"):
+        figures.render("<!-- figures:nope -->\nx\n<!-- /figures:nope -->", "x.md")

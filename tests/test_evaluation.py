@@ -11,7 +11,7 @@ from ser_hf import SerError
 from ser_hf.data.labels import LABEL_SETS
 from ser_hf.evaluation.cross_corpus import cross_corpus
 from ser_hf.evaluation.evaluate import evaluate_model, label_columns
-from tests.conftest import save_tiny_cnn
+from tests.conftest import run_ser_hf, save_tiny_cnn
 
 CORE7 = list(LABEL_SETS["core7"])
 
@@ -170,7 +170,7 @@ def test_crosscorpus_cli_needs_models_or_baseline(tmp_path):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=300)
+    return run_ser_hf(*args)
 
 
 def test_evaluate_cli_bad_input(tmp_path, audio_writer):

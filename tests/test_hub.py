@@ -92,25 +92,17 @@ def test_model_card_lists_the_per_corpus_test_results(trained, tmp_path):
     assert [r["metrics"][0]["value"] for r in results] == [0.6123, 0.7123, 0.5]
     out = prepare_model_folder(folder, tmp_path / "shipped")
     assert (out / "per_corpus.json").read_text() == json.dumps(per_corpus)
-    assert "Under degradations" not in card and "Adapting to the speaker" not in card
-    # With the robustness report's conditions and the adaptation study's rows, the card shows both tables.
+    assert "Under degradations" not in card and "Session mode" not in card
+    # With the robustness report's conditions and ser-hf evaluate's session metrics, the card shows both tables.
     per_corpus["ravdess"]["robustness"] = {"clean": {"ua": 0.7123}, "noise:10": {"ua": 0.651}}
     per_corpus["tess"]["robustness"] = {"clean": {"ua": 0.5}, "noise:10": {"ua": 0.42}}
+    per_corpus["tess"]["sessions"] = {"random10": {"clips": 100, "sessions": 10, "clip": {"ua": 0.5, "wa": 0.52},
+                                                   "session": {"ua": 0.61, "wa": 0.6}}}
     (folder / "per_corpus.json").write_text(json.dumps(per_corpus))
-    cell = {"balanced": {"ua": 0.76, "wa": 0.74}, "skewed": {"ua": 0.77, "wa": 0.78}}
-    (folder / "adaptation.json").write_text(json.dumps({"fold1": {"none": {"config": {}, "test": cell}}}))
     card = render_model_card(folder, "tester/ser-cnn")
     assert "| condition | ravdess | tess |" in card and "| noise:10 | 0.651 | 0.420 |" in card
-    assert "| fold1 | none | 0.760 | 0.740 | 0.770 | 0.780 |" in card
-    assert (prepare_model_folder(folder, tmp_path / "again") / "adaptation.json").is_file()
-    # The labelled-enrollment rows (adaptation_ceiling.py's), none -> enrolled per number of clips per emotion.
-    enrolled = {"balanced": {"ua": 0.8, "wa": 0.79}, "skewed": {"ua": 0.775, "wa": 0.824}}
-    (folder / "enrollment.json").write_text(json.dumps({"fold1": {
-        "fit": "affine L2 0.3", "session_clips": 10, "draws": 5, "per_emotion": {"5": {"none": cell, "enrolled": enrolled}}}}))
-    card = render_model_card(folder, "tester/ser-cnn")
-    assert "(affine L2 0.3, chosen on validation speakers), then sessions of 10" in card
-    assert "| fold1 | 5 | 0.760 -> 0.800 | 0.740 -> 0.790 | 0.770 -> 0.775 | 0.780 -> 0.824 |" in card
-    assert (prepare_model_folder(folder, tmp_path / "third") / "enrollment.json").is_file()
+    assert "| TESS | 10 at random (5 draws) | 0.500 -> 0.610 | 0.520 -> 0.600 | 100 |" in card
+    assert "RAVDESS | 10 at random" not in card  # a corpus without session metrics has no row
 
 
 def test_a_folder_without_code_is_pushed_with_the_package_code(trained, tmp_path):

@@ -1,8 +1,6 @@
 """EmotionRecognizer, `ser-hf predict`, streaming, ONNX export and the benchmark, on a small model."""
 
 import json
-import subprocess
-import sys
 import tracemalloc
 
 import numpy as np
@@ -12,7 +10,7 @@ import soundfile as sf
 from ser_hf import SerAudioError, SerError
 from ser_hf.inference import NO_SPEECH, EmotionRecognizer
 from ser_hf.inference.streaming import StreamingRecognizer
-from tests.conftest import save_tiny_cnn, voice
+from tests.conftest import run_ser_hf, save_tiny_cnn, voice
 
 LABELS = ["neutral", "happy", "sad", "angry"]
 
@@ -28,10 +26,7 @@ def recognizer(model_dir):
 
 
 def run_cli(*args, env: dict | None = None):
-    import os
-
-    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **(env or {})})
+    return run_ser_hf(*args, env=env)
 
 
 @pytest.mark.parametrize("subtype, rate, channels", [
@@ -278,7 +273,7 @@ def test_loading_a_model_in_a_library_call_prints_no_progress_bar(model_dir, cap
 
 def test_a_clip_under_the_minimum_is_too_short(tmp_path, model_dir, recognizer):
     from ser_hf.demo import ModelPool, predict_upload
-    from ser_hf.inference.recognizer import MIN_CLIP_S, TOO_SHORT
+    from ser_hf.scoring.decision import MIN_CLIP_S, TOO_SHORT
 
     assert MIN_CLIP_S == 0.5
     short = recognizer.predict(voice(0.3), sampling_rate=16000)

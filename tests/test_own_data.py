@@ -19,7 +19,7 @@ from ser_hf import SerDataError, SerError
 from ser_hf.cli import main
 from ser_hf.data.protocols import check_leakage
 from ser_hf.data.user_data import canonical_label, load_user_data, ordered_labels, split_user_data
-from tests.conftest import make_user_recordings
+from tests.conftest import make_user_recordings, run_ser_hf
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = ["--max_steps", "2", "--per_device_train_batch_size", "8", "--eval_strategy", "steps", "--eval_steps", "2",
@@ -257,8 +257,7 @@ def test_the_guide_section_runs(recordings, tmp_path):
     digits = re.compile(r"\d+\.\d+")
     for command in commands:
         line, *shown = command.rstrip("\n").split("\n")
-        result = subprocess.run([sys.executable, "-m", "ser_hf.cli", *line.split()[1:]], capture_output=True,
-                                text=True, cwd=tmp_path, timeout=600)
+        result = run_ser_hf(*line.split()[1:], cwd=tmp_path)
         assert result.returncode == 0, result.stderr[-2000:]
         printed = [digits.sub("#", x) for x in result.stdout.splitlines()]
         for expected in shown:

@@ -12,6 +12,7 @@ import yaml
 from ser_hf.data.labels import LABEL_SETS
 from ser_hf.hub import render_model_card
 from ser_hf.scoring.loading import bundled_model_dir
+from tests.conftest import run_ser_hf
 
 REPO = Path(__file__).resolve().parent.parent
 LIMITS_MB = {"default": 40, "compact": 5}
@@ -24,8 +25,7 @@ KNOWN = {
 
 
 def ser_hf(*args):
-    return subprocess.run([sys.executable, "-m", "ser_hf.cli", *args], capture_output=True, text=True, timeout=300,
-                          cwd=REPO)
+    return run_ser_hf(*args, cwd=REPO)
 
 
 @pytest.mark.parametrize("name", ["default", "compact"])

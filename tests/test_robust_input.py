@@ -12,10 +12,11 @@ import torch
 from ser_hf import SerAudioError
 from ser_hf.data import load_audio
 from ser_hf.data.degradations import parse_condition
-from ser_hf.evaluation.calibration import expected_calibration_error, fit_temperature, with_temperature
+from ser_hf.evaluation.calibration import expected_calibration_error, fit_temperature
+from ser_hf.scoring.decision import softmax
 from ser_hf.inference import NO_SPEECH, EmotionRecognizer
 from ser_hf.models import SerWhisperFeatureExtractor
-from tests.conftest import save_tiny_cnn, voice
+from tests.conftest import run_ser_hf, save_tiny_cnn, voice
 from tests.test_models import tiny_backbone, tiny_whisper_config
 
 LABELS = ["neutral", "happy", "sad", "angry"]
@@ -116,8 +117,7 @@ def test_noise_and_hum_are_not_speech_for_the_bundled_models(name, tmp_path):
         message = predict_upload(str(path), name, pool)[0]  # the Space says what it found
         assert message.startswith("**No speech found**"), kind
         assert ("no voice in it" in message) == (kind != "silence") and "dBFS" in message, (kind, message)
-    result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", *paths, "--model", name, "--json"],
-                            capture_output=True, text=True, timeout=300)
+    result = run_ser_hf("predict", *paths, "--model", name, "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     assert [row["label"] for row in json.loads(result.stdout)] == [NO_SPEECH] * 4
 
@@ -187,11 +187,11 @@ def test_temperature_scaling_fixes_overconfidence():
     logits = rng.normal(size=(2000, 4))
     logits[np.arange(2000), references] += 1.0  # right about half the time...
     overconfident = logits * 6  # ...but sure of itself
-    log_p = np.log(with_temperature(overconfident, 1.0))
+    log_p = np.log(softmax(overconfident))
     temperature = fit_temperature(log_p, references)
     assert temperature == pytest.approx(6.0, rel=0.25)
-    before = expected_calibration_error(with_temperature(log_p, 1.0), references)
-    after = expected_calibration_error(with_temperature(log_p, temperature), references)
+    before = expected_calibration_error(softmax(log_p), references)
+    after = expected_calibration_error(softmax(log_p, temperature), references)
     assert before > 0.2 and after < 0.05
 
 

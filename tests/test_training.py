@@ -23,6 +23,7 @@ from ser_hf.train import (
 from ser_hf.train.data import load_fold
 from ser_hf.train.distill import export_teacher_logits
 from ser_hf.train.factory import balanced_class_weights
+from tests.conftest import run_ser_hf
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPE = str(REPO / "recipes" / "cnn_ravdess_6fold.yaml")
@@ -215,8 +216,7 @@ def test_cli_passes_overrides_through_and_rejects_unknown_options(data_root, tmp
                      "--label_set", "core7", "--max_steps", "1")
     assert main(["crossval", RECIPE, "--output-dir", str(tmp_path / "cv"), *overrides]) == 0
     assert json.loads((tmp_path / "cv" / "crossval.json").read_text())["protocol"] == "tess-cross-speaker"
-    result = subprocess.run([sys.executable, "-m", "ser_hf.cli", "predict", "x.wav", "--colour", "blue"],
-                            capture_output=True, text=True, timeout=120)
+    result = run_ser_hf("predict", "x.wav", "--colour", "blue")
     assert result.returncode == 2 and "unrecognized arguments: --colour blue" in result.stderr
 
 

@@ -17,38 +17,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import torch
-from tqdm.auto import tqdm
 
-from ser_hf.data import get_label_set, load_audio, load_corpus, make_split
+from ser_hf.data import get_label_set, load_corpus, make_split
 from ser_hf.evaluation.metrics import ser_metrics
-from ser_hf.scoring.score import model_inputs
-from ser_hf.train.factory import model_from_backbone
+from ser_hf.train.probe import encoder_statistics, fit_probe
 
 CORE7 = list(get_label_set("core7"))
-
-
-def layer_statistics(paths: list[str], max_duration_s: float = 6.0) -> np.ndarray:
-    """``(clips, 2 * (layers + 1) * hidden)``: mean and std over frames of every frozen encoder layer."""
-    model, feature_extractor = model_from_backbone("whisper-tiny.en", CORE7, freeze_encoder=True)
-    model.eval()
-    rows = []
-    for path in tqdm(paths, desc="frozen Whisper tiny.en statistics"):
-        wave = load_audio(path)[: int(max_duration_s * 16000)]
-        inputs = model_inputs(feature_extractor, wave, "input_features")
-        with torch.no_grad():
-            states, mask = model.hidden_states(inputs["input_features"], inputs["attention_mask"])
-        m = mask[0].bool()
-        rows.append(np.concatenate([torch.cat([s[0][m].mean(0), s[0][m].std(0)]).numpy() for s in states]))
-    return np.stack(rows)
-
-
-def fit(x: np.ndarray, y: np.ndarray):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000, class_weight="balanced")).fit(x, y)
 
 
 def main() -> None:
@@ -60,7 +34,7 @@ def main() -> None:
     dataset = load_corpus("ravdess", args.data_dir, "ravdess8")
     names = dataset.features["label"].names
     emotion = np.array([names[i] for i in dataset["label"]])
-    features = layer_statistics(list(dataset["path"]))
+    features = encoder_statistics(list(dataset["path"]))
     neutral = CORE7.index("neutral")
     merged = np.array([neutral if e == "calm" else (CORE7.index(e) if e in CORE7 else -1) for e in emotion])
     calm = emotion == "calm"
@@ -71,8 +45,8 @@ def main() -> None:
         split = make_split(dataset, "ravdess-6fold", fold)
         train = np.array([index[p] for p in split["train"]["path"]])
         val = np.array([index[p] for p in split["validation"]["path"]])
-        models = {"drop": fit(features[train[~calm[train]]], merged[train[~calm[train]]]),
-                  "merge": fit(features[train], merged[train])}
+        models = {"drop": fit_probe(features[train[~calm[train]]], merged[train[~calm[train]]]),
+                  "merge": fit_probe(features[train], merged[train])}
         views = {"calm removed": val[~calm[val]], "calm as neutral": val}
         row = {}
         for policy, model in models.items():

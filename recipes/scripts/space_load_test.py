@@ -4,6 +4,11 @@ latency, errors and the server's memory; stops by itself.
 
     python recipes/scripts/space_load_test.py --data-dir ../shared/data --uploads 20 --streams 8 --seconds 60 \
         --output docs/reports/space_load_test.json
+
+``--soak N`` instead sends N uploads one after another (clips of many lengths) and samples the server's memory
+every ``--every`` uploads: where it levels off, and with ``--trace`` the Python allocation sites that grew most.
+
+    python recipes/scripts/space_load_test.py --data-dir ../shared/data --soak 300 --output docs/reports/space_soak.json
 """
 
 from __future__ import annotations
@@ -47,7 +52,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--max-file-size", default="5mb", help="the upload limit for this run (the Space: 200mb)")
     parser.add_argument("--output", default=None, help="write the figures as JSON here")
+    parser.add_argument("--soak", type=int, default=0, help="N uploads one after another, memory sampled (no load)")
+    parser.add_argument("--every", type=int, default=25, help="uploads between memory samples in a soak")
+    parser.add_argument("--trace", action="store_true", help="in a soak, the allocation sites that grew most")
     args = parser.parse_args()
+    if args.soak:
+        return soak(args)
 
     from gradio_client import Client, handle_file
 
@@ -143,6 +153,52 @@ def main() -> None:
         "server_rss_mb_start": round(rss_start), "server_rss_mb_peak": round(peak[0]),
         "error_samples": (results["upload_errors"] + results["stream_errors"])[:3],
     }
+    print(json.dumps(figures, indent=2))
+    if args.output:
+        Path(args.output).write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def soak(args) -> None:
+    """Sequential uploads of clips of many lengths (0.7 to 12 s, cut from three RAVDESS clips and repeated), the
+    server's RSS every ``args.every`` uploads."""
+    import gc
+    import tracemalloc
+
+    from gradio_client import Client, handle_file
+
+    work = Path(tempfile.mkdtemp(prefix="ser_hf_soak_"))
+    speech = np.concatenate([load_audio(Path(args.data_dir) / "ravdess" / name) for name in CLIPS])
+    rng = np.random.default_rng(0)
+    lengths = rng.uniform(0.7, 12.0, size=args.soak)
+    pool = ModelPool({args.model: None if args.model == "default" else args.model})
+    pool.get(args.model)
+    demo = build_demo(pool)
+    _, url, _ = launch(demo, max_file_size="50mb", server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    client = Client(url, verbose=False)
+    samples, errors = [], 0
+    started = time.monotonic()
+    for i, seconds in enumerate(lengths):
+        if args.trace and i == args.every:  # past the warm-up (first loads, caches filled once)
+            tracemalloc.start(10)
+            before = tracemalloc.take_snapshot()
+        if i % args.every == 0:
+            gc.collect()
+            samples.append({"uploads": i, "rss_mb": round(rss_mb(), 1)})
+            print(samples[-1], flush=True)
+        path = work / f"upload{i % 7}.wav"
+        sf.write(str(path), np.tile(speech, 4)[int(rng.integers(0, len(speech))):][: int(seconds * 16000)], 16000)
+        message = client.predict(handle_file(str(path)), args.model, api_name="/on_upload")[0]
+        errors += not message.startswith("## ")
+    gc.collect()
+    samples.append({"uploads": args.soak, "rss_mb": round(rss_mb(), 1)})
+    figures = {"model": args.model, "uploads": args.soak, "seconds": round(time.monotonic() - started, 1),
+               "cpu_cores": os.cpu_count(), "errors": errors, "rss": samples}
+    if args.trace:
+        growth = tracemalloc.take_snapshot().compare_to(before, "traceback")[:8]
+        figures["top_growth"] = [{"kib": round(stat.size_diff / 1024, 1), "count": stat.count_diff,
+                                  "where": [f"{frame.filename}:{frame.lineno}" for frame in stat.traceback][-4:]}
+                                 for stat in growth]
+    demo.close()
     print(json.dumps(figures, indent=2))
     if args.output:
         Path(args.output).write_text(json.dumps(figures, indent=2) + "\n")

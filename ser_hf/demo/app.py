@@ -17,7 +17,8 @@ import numpy as np
 
 from ..data.audio_files import audio_duration, load_audio
 from ..scoring.adaptation import MIN_ENROLL_EMOTIONS
-from ..inference.recognizer import MIN_CLIP_S, TOO_SHORT, EmotionRecognizer
+from ..inference.recognizer import EmotionRecognizer
+from ..scoring.decision import MIN_CLIP_S, TOO_SHORT
 from ..inference.streaming import StreamingRecognizer
 from ..models.errors import SerError
 from ..scoring.speech import NO_SPEECH, no_speech_reason

@@ -10,9 +10,9 @@ import numpy as np
 from ..data.audio_files import load_audio
 from ..data.protocols import protocol_corpora
 from ..data.splits import load_split
-from ..scoring.adaptation import population_statistics
+from ..scoring.decision import normalize_log, softmax
 from ..scoring.loading import load_model, resolve_model_dir
-from .calibration import expected_calibration_error, fit_temperature, with_temperature
+from .calibration import expected_calibration_error, fit_calibration
 from .evaluate import label_columns, model_labels, score_clips
 from .metrics import ser_metrics
 
@@ -36,21 +36,19 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     part = split["validation"]
     columns = label_columns(labels, split_labels)
     waves = (load_audio(path, feature_extractor.sampling_rate) for path in part["path"])
-    probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                           total=len(part), desc="Scoring the validation speakers")
+    log_probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
+                                               total=len(part), desc="Scoring the validation speakers")
     references = np.asarray(part["label"])
-    scored = probabilities[:, columns]
-    kept = ~np.isnan(scored).any(axis=1)
-    with np.errstate(divide="ignore"):
-        log_probabilities = np.log(np.maximum(scored[kept] / scored[kept].sum(axis=1, keepdims=True), 1e-30))
-    temperature = own_temperature if keep_temperature else fit_temperature(log_probabilities, references[kept])
+    fitted = fit_calibration(log_probabilities, references, columns, own_temperature if keep_temperature else None)
+    temperature = fitted["calibration_temperature"]
+    kept = ~np.isnan(log_probabilities).any(axis=1)
+    scored = normalize_log(log_probabilities[kept][:, columns])
     result = {"temperature": temperature, "protocol": protocol, "fold": fold, "part": "validation",
               "num_records": int(kept.sum()), "ua": ser_metrics(predicted, references, split_labels)["ua"],
-              "ece_before": expected_calibration_error(with_temperature(log_probabilities, 1.0), references[kept]),
-              "ece_after": expected_calibration_error(with_temperature(log_probabilities, temperature), references[kept])}
-    calibrated = np.log(np.maximum(with_temperature(np.log(np.maximum(probabilities[kept], 1e-30)), temperature), 1e-30))
-    means, spread = population_statistics(calibrated, np.asarray(columns)[references[kept]], len(labels))
-    result.update(adaptation_class_means=np.round(means, 4).tolist(), adaptation_spread=round(spread, 4))
+              "ece_before": expected_calibration_error(softmax(scored), references[kept]),
+              "ece_after": expected_calibration_error(softmax(scored, temperature), references[kept]),
+              "adaptation_class_means": fitted["adaptation_class_means"],
+              "adaptation_spread": fitted["adaptation_spread"]}
     if write:
         path = resolve_model_dir(model) / "config.json"
         config = json.loads(path.read_text())

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..scoring.decision import normalize_log, safe_log, softmax
+
 BINS = 15
 
 
@@ -35,14 +37,6 @@ def reliability(probabilities: np.ndarray, references: np.ndarray, bins: int = B
             "accuracy": accuracy.tolist(), "counts": counts.tolist()}
 
 
-def with_temperature(log_probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """``softmax(log_probabilities / temperature)`` row by row (log probabilities are logits up to a constant)."""
-    scaled = log_probabilities / temperature
-    scaled -= scaled.max(axis=1, keepdims=True)
-    exp = np.exp(scaled)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 def fit_temperature(log_probabilities: np.ndarray, references: np.ndarray) -> float:
     """The temperature in [0.05, 20] that minimizes the negative log-likelihood of ``references`` (temperature
     scaling, Guo et al. 2017); it changes no prediction, only the confidence."""
@@ -51,11 +45,31 @@ def fit_temperature(log_probabilities: np.ndarray, references: np.ndarray) -> fl
     rows = np.arange(len(references))
 
     def nll(log_t: float) -> float:
-        probabilities = with_temperature(log_probabilities, float(np.exp(log_t)))
-        return float(-np.log(np.maximum(probabilities[rows, references], 1e-12)).mean())
+        return float(-normalize_log(log_probabilities / np.exp(log_t))[rows, references].mean())
 
     best = minimize_scalar(nll, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
     return round(float(np.exp(best.x)), 4)
+
+
+def fit_calibration(log_probabilities: np.ndarray, references: np.ndarray, columns=None,
+                    temperature: float | None = None) -> dict:
+    """What ``ser-hf calibrate`` and training store in a model's config, fitted on validation speakers' clips
+    (``log_probabilities (clips, num_labels)`` at temperature 1, NaN rows for "no speech", left out): the
+    ``calibration_temperature`` (:func:`fit_temperature` over ``columns``, the labels scored, which ``references
+    (clips,)`` index; every label by default), unless ``temperature`` is given, and session mode's population
+    statistics at that temperature (``adaptation_class_means``, ``adaptation_spread``:
+    :func:`ser_hf.scoring.adaptation.population_statistics`)."""
+    from ..scoring.adaptation import population_statistics
+
+    rows = np.asarray(log_probabilities, dtype=np.float64)
+    columns = np.arange(rows.shape[1]) if columns is None else np.asarray(columns)
+    kept = ~np.isnan(rows).any(axis=1)
+    rows, references = rows[kept], np.asarray(references)[kept]
+    if temperature is None:
+        temperature = fit_temperature(normalize_log(rows[:, columns]), references)
+    means, spread = population_statistics(normalize_log(rows / temperature), columns[references], rows.shape[1])
+    return {"calibration_temperature": temperature, "adaptation_class_means": np.round(means, 4).tolist(),
+            "adaptation_spread": round(spread, 4)}
 
 
 def coverage_curve(probabilities: np.ndarray, references: np.ndarray,
@@ -107,8 +121,7 @@ def calibration_metrics(probabilities: np.ndarray, references: np.ndarray, tempe
     references = np.asarray(references)[kept]
     if not len(references):
         return {}
-    with np.errstate(divide="ignore"):
-        raw = with_temperature(np.log(np.maximum(probabilities, 1e-30)), 1.0 / temperature)
+    raw = softmax(safe_log(probabilities), 1.0 / temperature)
     return {"ece": expected_calibration_error(probabilities, references),
             "ece_at_temperature_1": expected_calibration_error(raw, references),
             "temperature": temperature,

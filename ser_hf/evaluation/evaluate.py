@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..models.errors import SerError
+from ..scoring.decision import decide
 from ..scoring.score import score_waveform, temperature_of
 from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
 from ..scoring.threads import DEFAULT_THREADS, inference_threads
@@ -84,20 +85,16 @@ def scored_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: 
 def score_clips(model, feature_extractor, waveforms: Iterable[np.ndarray], columns: list[int], *,
                 progress: bool = False, total: int | None = None, desc: str = "Scoring",
                 gate: SpeechGate | None = None, threads: int | None = DEFAULT_THREADS) -> tuple[np.ndarray, np.ndarray]:
-    """``(probabilities (clips, num_model_labels), predicted (clips,))``: each clip scored by ``score_waveform``
-    on ``threads`` torch threads (``None``: torch's setting); ``predicted`` indexes ``columns`` (the argmax over
-    those labels), -1 where there was no speech (its row of probabilities is NaN)."""
-    rows, predicted = [], []
+    """``(log_probabilities (clips, num_model_labels), predicted (clips,))``: each clip scored by ``score_waveform``
+    on ``threads`` torch threads (``None``: torch's setting); ``predicted`` is :func:`ser_hf.scoring.decision.decide`
+    over ``columns`` (an index into them, the argmax over those labels), -1 where there was no speech (its row is NaN)."""
+    rows = []
     with inference_threads(threads):  # torch's default on a busy machine: 15x slower here (the default model)
         for wave in tqdm(waveforms, desc=desc, total=total, disable=not progress):
-            probabilities = score_waveform(model, feature_extractor, wave, gate=gate).probabilities
-            if probabilities is None:
-                rows.append(np.full(model.config.num_labels, np.nan, dtype=np.float32))
-                predicted.append(-1)
-            else:
-                rows.append(probabilities)
-                predicted.append(int(np.argmax(probabilities[columns])))
-    return np.stack(rows), np.asarray(predicted, dtype=np.int64)
+            log_probabilities = score_waveform(model, feature_extractor, wave, gate=gate).log_probabilities
+            rows.append(np.full(model.config.num_labels, np.nan) if log_probabilities is None else log_probabilities)
+    log_probabilities = np.stack(rows) if rows else np.zeros((0, model.config.num_labels))
+    return log_probabilities, decide(log_probabilities, columns)
 
 
 def write_predictions(path: str | os.PathLike, rows, probabilities: np.ndarray, predicted: np.ndarray,
@@ -221,13 +218,14 @@ def score_and_report(network, feature_extractor, dataset, labels: list[str], out
     rate = feature_extractor.sampling_rate
     waves = (load_audio(path, rate) for path in dataset["path"])
     gate = default_gate(vad)
-    probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                           total=len(dataset), desc=f"Evaluating on {desc}", gate=gate,
-                                           threads=threads)
+    log_probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
+                                               total=len(dataset), desc=f"Evaluating on {desc}", gate=gate,
+                                               threads=threads)
+    probabilities = np.exp(log_probabilities)
     from .sessions import model_session_adapter, session_metrics
 
     adapt = model_session_adapter(network.config)
-    sessions = session_metrics(np.log(np.maximum(probabilities, 1e-30)), np.asarray(dataset["label"]),
+    sessions = session_metrics(log_probabilities, np.asarray(dataset["label"]),
                                np.asarray(dataset["speaker"]), columns, labels, adapt) if adapt is not None else None
     metrics = write_report(output_dir, predicted, np.asarray(dataset["label"]), labels, rows=dataset,
                            skipped=[vars(s) for s in skipped], title=title, probabilities=probabilities[:, columns],
@@ -237,10 +235,10 @@ def score_and_report(network, feature_extractor, dataset, labels: list[str], out
         from .robustness import score_conditions, write_robustness
 
         def score(waves):
-            probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                                   total=len(dataset), desc=f"{desc}, a condition", gate=gate,
-                                                   threads=threads)
-            return probabilities[:, columns], predicted
+            log_probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
+                                                       total=len(dataset), desc=f"{desc}, a condition", gate=gate,
+                                                       threads=threads)
+            return np.exp(log_probabilities[:, columns]), predicted
 
         paths = dataset["path"]
         metrics["robustness"] = score_conditions(score, lambda i: load_audio(paths[i], rate), len(paths),

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..models.errors import SerError
 from ..scoring.adaptation import adapt_session, session_statistics
+from ..scoring.decision import decide
 from .metrics import ser_metrics
 
 SESSION_KINDS = ("all", "random10", "skewed")
@@ -56,8 +57,8 @@ def session_metrics(log_probabilities: np.ndarray, labels: np.ndarray, speakers:
             continue
         clip, session = [], []
         for rows in chosen:
-            clip.append(scores[rows][:, columns].argmax(axis=1))
-            session.append(adapt(scores[rows])[:, columns].argmax(axis=1))
+            clip.append(decide(scores[rows], columns))
+            session.append(decide(adapt(scores[rows]), columns))
         references = np.concatenate([labels[rows] for rows in chosen])
         result[kind] = {"clips": int(len(references)), "sessions": len(chosen)}
         for mode, predicted in (("clip", clip), ("session", session)):

@@ -13,6 +13,9 @@ from ..data.corpora import REGISTRY
 from ..data.protocols import describe_test_speakers
 
 
+TEMPLATE = Path(__file__).with_name("model_card_template.md")
+
+
 def display_name(corpus: str) -> str:
     return REGISTRY[corpus].display_name if corpus in REGISTRY else corpus
 
@@ -42,40 +45,23 @@ def robustness_table(per_corpus: dict) -> str:
             + "---:|" * len(scored) + "\n" + "\n".join(lines))
 
 
-def adaptation_table(adaptation: dict) -> str:
-    """The card's speaker-adaptation section, from ``adaptation.json`` (``recipes/scripts/adaptation_study.py``'s
-    rows for this model: ``{fold: {method: {"config", "test": {"balanced", "skewed"}}}}``)."""
-    if not adaptation:
+SESSION_KINDS = {"all": "all of a speaker's clips", "random10": "10 at random (5 draws)",
+                 "skewed": "every neutral clip + 3 of each other emotion"}
+
+
+def sessions_table(per_corpus: dict) -> str:
+    """The card's session-mode section: clip mode against session mode (UA, WA) per corpus and kind of session, from
+    the ``sessions`` that ``ser-hf evaluate`` writes into ``per_corpus.json``."""
+    scored = {corpus: m["sessions"] for corpus, m in per_corpus.items() if m.get("sessions")}
+    if not scored:
         return ""
-    lines = [f"| {fold} | {method} | {r['test']['balanced']['ua']:.3f} | {r['test']['balanced']['wa']:.3f} | "
-             f"{r['test']['skewed']['ua']:.3f} | {r['test']['skewed']['wa']:.3f} |"
-             for fold, rows in adaptation.items() for method, r in rows.items()]
-    return ("\n\nAdapting to the speaker (`EmotionRecognizer(adapt=True)`, `ser-hf predict --adapt`): each test "
-            "speaker a session of 20 clips, balanced or 60% neutral (skewed); the method chosen on validation "
-            "speakers. Rows of a fold other than the model's own are indicative only (their test speakers may be "
-            "its training speakers):\n\n| fold | method | balanced UA | balanced WA | skewed UA | skewed WA |\n"
-            "|---|---|---:|---:|---:|---:|\n" + "\n".join(lines))
-
-
-def enrollment_table(enrollment: dict) -> str:
-    """The card's labelled-enrollment section, from ``enrollment.json`` (``recipes/scripts/adaptation_ceiling.py``'s
-    rows for this model: ``{fold: {"fit", "session_clips", "draws", "per_emotion": {k: {"none", "enrolled"}}}}``)."""
-    if not enrollment:
-        return ""
-    first = next(iter(enrollment.values()))
-    fits = ", ".join(dict.fromkeys(report["fit"] for report in enrollment.values()))  # one per fold, usually the same
-
-    def cell(row: dict, kind: str, metric: str) -> str:
-        return f"{row['none'][kind][metric]:.3f} -> {row['enrolled'][kind][metric]:.3f}"
-
-    lines = [f"| {fold} | {k} | " + " | ".join(cell(row, kind, m) for kind in ("balanced", "skewed") for m in ("ua", "wa"))
-             + " |" for fold, report in enrollment.items() for k, row in report["per_emotion"].items()]
-    return ("\n\nLabelled enrollment (`adapt_to(clips, labels=[...])`, `--enroll LABEL=FILE`): each test speaker's "
-            "clips per emotion recorded beforehand (set aside), the speaker's map of the scores fitted to them "
-            f"({fits}, chosen on validation speakers), then sessions of {first['session_clips']} of the "
-            f"speaker's other clips, balanced or 60% neutral (skewed); no adaptation -> enrolled, the mean over "
-            f"{first['draws']} draws of the clips set aside:\n\n| fold | clips per emotion | balanced UA | balanced WA | "
-            "skewed UA | skewed WA |\n|---|---:|---:|---:|---:|---:|\n" + "\n".join(lines))
+    lines = [f"| {display_name(corpus)} | {SESSION_KINDS.get(kind, kind)} | {r['clip']['ua']:.3f} -> "
+             f"{r['session']['ua']:.3f} | {r['clip']['wa']:.3f} -> {r['session']['wa']:.3f} | {r['clips']} |"
+             for corpus, kinds in scored.items() for kind, r in kinds.items()]
+    return ("\n\nSession mode (`EmotionRecognizer(adapt=True).predict([...])`, `ser-hf predict --adapt-by`): one "
+            "speaker's clips answered together, the speaker's shift and the session's emotion mix fitted to them; "
+            "clip mode -> session mode on the same test speakers (`ser-hf evaluate`):\n\n"
+            "| corpus | session | UA | WA | clips |\n|---|---|---:|---:|---:|\n" + "\n".join(lines))
 
 
 def training_corpora(recipe: dict) -> list[str]:
@@ -162,80 +148,18 @@ def render_model_card(model_dir: str | os.PathLike, repo_id: str | None = None) 
                              f"| {display_name(corpus)} | {describe_test_speakers(corpus, m['fold'], m['protocol'])} "
                              f"| {len(m['labels'])} | {m['ua']:.3f} | {m['wa']:.3f} | {m['macro_f1']:.3f} | {m['num_records']} |"
                              for corpus, m in per_corpus.items()))
-    result_table += robustness_table(per_corpus) + adaptation_table(read_json(folder / "adaptation.json")) + \
-        enrollment_table(read_json(folder / "enrollment.json"))
+    result_table += robustness_table(per_corpus) + sessions_table(per_corpus)
     teacher = recipe.get("model", {}).get("teacher")
     distilled = (f"\n- Knowledge distillation: trained on the labels and on the logits of the teacher model `{teacher}` "
                  f"(weight {recipe['model'].get('distill_alpha', 0.5)}, temperature "
                  f"{recipe['model'].get('distill_temperature', 2.0)}).") if teacher else ""
-    body = f"""# {repo_id.split('/')[-1]}
-
-Speech emotion recognition: {encoder}, trained with ser-hf to
-recognize {', '.join(label for label in labels if label)} from how something is said (not what is said).
-
-## Model details
-
-- Architecture: `{family}` ({sum(1 for _ in labels)} labels), registered with the `transformers` Auto classes;
-  the code travels with the weights (`trust_remote_code=True`).
-- Input: 16 kHz mono speech; the feature extractor (`preprocessor_config.json`) is included.
-- Training recipe: `recipe.yaml` beside the weights (corpora {', '.join(corpora) or 'unknown'}, label set
-  `{data.get('label_set', 'unknown')}`, RAVDESS calm: {data.get('calm', 'drop')}).{distilled}
-
-## Intended uses and out-of-scope uses
-
-Research on speech emotion recognition, demos, and as a component that reports how a voice sounds in
-acted, studio-quality English speech. **Out of scope:** judging people's emotional or mental states,
-and any consequential decision about a person (hiring, education, health, policing, credit); the model
-was trained on actors portraying emotions, which differ from natural emotion, and its errors are
-frequent (see the results).
-
-## Training data
-
-| corpus | license | citation |
-|---|---|---|
-{chr(10).join(rows) or '| unknown | | |'}
-
-{f"{' and '.join(non_commercial)} {'is' if len(non_commercial) == 1 else 'are'} licensed for non-commercial use only; this model inherits that restriction." if non_commercial else ''}
-
-## Evaluation
-
-Speaker-independent protocol `{protocol}`, fold {fold}: the test speakers were never heard in training
-and the checkpoint was chosen on separate validation speakers. UA (unweighted accuracy, the mean
-per-class recall) is the headline; WA is plain accuracy.
-
-{result_table or 'No evaluation results were found beside the model.'}
-
-## Limitations and biases
-
-- Acted speech: RAVDESS, CREMA-D and TESS are actors reading fixed sentences; accuracy on spontaneous
-  speech is lower and unmeasured here.
-- English only, North American accents; few speakers (RAVDESS 24, TESS 2 women aged 26 and 64,
-  CREMA-D 91 aged 20-74); results vary by several points between folds of speakers.
-- Low-arousal emotions (neutral, calm, sad) are confused most; strong intensity is recognized better
-  than normal intensity.
-
-## How to use
-
-```python
-from transformers import pipeline
-
-classifier = pipeline("audio-classification", model="{repo_id}", trust_remote_code=True)
-classifier("speech.wav")
-```
-
-The pipeline scores whatever it is given: it has no speech gate, so silence, noise or music get an emotion too.
-`ser_hf.EmotionRecognizer` answers them "no speech" (an energy gate and Silero VAD) and clips under 0.5 s "too short".
-
-With ser-hf installed:
-
-```python
-from ser_hf import EmotionRecognizer
-
-EmotionRecognizer.from_pretrained("path/to/this/folder").predict("speech.wav")
-```
-
-## Citation
-
-Please cite the corpora above{', and Radford et al. (2023), Robust Speech Recognition via Large-Scale Weak Supervision, for Whisper' if is_whisper else ''}.
-"""
-    return str(ModelCard(f"---\n{metadata.to_yaml()}\n---\n\n{body}"))
+    non_commercial_sentence = (f"{' and '.join(non_commercial)} {'is' if len(non_commercial) == 1 else 'are'} licensed "
+                               "for non-commercial use only; this model inherits that restriction.") if non_commercial else ""
+    return str(ModelCard.from_template(
+        metadata, template_path=str(TEMPLATE), name=repo_id.split("/")[-1], repo_id=repo_id, encoder=encoder,
+        labels=", ".join(label for label in labels if label), family=family, num_labels=len(labels),
+        corpora=", ".join(corpora) or "unknown", label_set=data.get("label_set", "unknown"), calm=data.get("calm", "drop"),
+        distilled=distilled, rows="\n".join(rows) or "| unknown | | |", non_commercial=non_commercial_sentence,
+        protocol=protocol, fold=fold, results=result_table or "No evaluation results were found beside the model.",
+        whisper_citation=", and Radford et al. (2023), Robust Speech Recognition via Large-Scale Weak Supervision, for "
+                         "Whisper" if is_whisper else ""))

@@ -11,7 +11,7 @@ from ..models.errors import SerError
 from .card import read_json, render_model_card
 
 MODEL_FILES = ("config.json", "model.safetensors", "preprocessor_config.json")
-EVALUATION_FILES = ("metrics.json", "recipe.yaml", "per_corpus.json", "adaptation.json", "enrollment.json")
+EVALUATION_FILES = ("metrics.json", "recipe.yaml", "per_corpus.json")
 PACKAGE = Path(__file__).resolve().parents[1]
 REPO_ROOT = PACKAGE.parent
 

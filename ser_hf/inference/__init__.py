@@ -10,6 +10,7 @@ _MODULES = {
     ".streaming": ("StreamingRecognizer", "Update"),
     ".bench": ("run_benchmark",),
     "..scoring.speech": ("NO_SPEECH",),
+    "..scoring.decision": ("TOO_SHORT", "UNCERTAIN"),
     "..scoring.loading": ("bundled_model_dir",),
 }
 

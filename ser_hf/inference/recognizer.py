@@ -18,15 +18,12 @@ from ..data.audio_files import DEFAULT_SAMPLING_RATE, load_audio
 from ..models.audio import normalize_audio
 from ..models.errors import SerError
 from ..scoring.loading import load_model
-from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_probabilities, score_waveform
-from ..scoring.speech import NO_SPEECH, SpeechGate, default_gate
+from ..scoring.adaptation import SessionAdapter, new_adapter, session_offset, session_statistics
+from ..scoring.decision import MIN_CLIP_S, TOO_SHORT, answer, normalize_log
+from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_log_probabilities, score_waveform
+from ..scoring.speech import SpeechGate, default_gate
 from ..scoring.threads import DEFAULT_THREADS, inference_threads
-from ..scoring.adaptation import SessionAdapter, new_adapter, session_offset, session_statistics, shift_probabilities
 
-UNCERTAIN = "uncertain"
-TOO_SHORT = "too short"
-# Below this much audio a clip is answered "too short": a syllable or two say nothing of how something is said.
-MIN_CLIP_S = 0.5
 
 
 @dataclass
@@ -95,10 +92,10 @@ class EmotionRecognizer:
 
     # --- core ---------------------------------------------------------------------------------------
 
-    def probabilities(self, waveform: np.ndarray) -> np.ndarray:
-        """Probabilities ``(num_labels,)`` of one mono waveform ``(samples,)`` at the model's rate, in one pass."""
+    def log_probabilities(self, waveform: np.ndarray) -> np.ndarray:
+        """Log probabilities ``(num_labels,)`` of one mono waveform ``(samples,)`` at the model's rate, in one pass."""
         with inference_threads(self.threads):
-            return clip_probabilities(self.model, self.feature_extractor, waveform)
+            return clip_log_probabilities(self.model, self.feature_extractor, waveform)
 
     def waveform(self, audio, sampling_rate: int | None = None) -> np.ndarray:
         """A path or an array -> the mono float32 waveform ``(samples,)`` at the model's rate."""
@@ -112,9 +109,10 @@ class EmotionRecognizer:
             return score_waveform(self.model, self.feature_extractor, waveform, window_s=self.window_s,
                                   hop_s=self.hop_s, gate=self.gate)
 
-    def _scores(self, probabilities: np.ndarray, top_k: int | None) -> dict[str, float]:
-        order = np.argsort(-probabilities)[: top_k or len(self.labels)]
-        return {self.labels[i]: float(probabilities[i]) for i in order}
+    def scores(self, log_probabilities: np.ndarray, top_k: int | None = None) -> dict[str, float]:
+        """``{label: probability}``, best first (the ``top_k`` best), of log probabilities ``(num_labels,)``."""
+        order = np.argsort(-log_probabilities)[: top_k or len(self.labels)]
+        return {self.labels[i]: float(np.exp(log_probabilities[i])) for i in order}
 
     # --- speaker adaptation (ser_hf.scoring.adaptation) --------------------------------------------
 
@@ -130,14 +128,13 @@ class EmotionRecognizer:
             if unknown:
                 raise SerError(f"Unknown enrollment label(s) {', '.join(unknown)}; this model knows "
                                f"{', '.join(self.labels)}.")
-        scored = [self.score(self.waveform(clip, sampling_rate)).probabilities for clip in clips]
+        scored = [self.score(self.waveform(clip, sampling_rate)).log_probabilities for clip in clips]
         silent = [str(clip) if isinstance(clip, (str, os.PathLike)) else f"clip {i + 1}"
                   for i, (clip, p) in enumerate(zip(clips, scored)) if p is None]
         if silent:  # a clip dropped without a word would leave its emotion out of the enrollment
             raise SerError(f"The enrollment clip(s) {', '.join(silent)} have no speech (silence, noise or too quiet); "
                            "every enrollment clip must be a few seconds of the speaker talking.")
-        rows = np.stack([np.log(np.maximum(p, 1e-30)) for p in scored])
-        return rows, None if labels is None else [self.labels.index(label) for label in labels]
+        return np.stack(scored), None if labels is None else [self.labels.index(label) for label in labels]
 
     def adapt_to(self, clips, sampling_rate: int | None = None, labels=None) -> None:
         """Enrollment: a few clips (paths or arrays) of the speaker's neutral voice set the speaker's baseline; with
@@ -156,30 +153,27 @@ class EmotionRecognizer:
         if self.adapter is not None:
             self.adapter.reset()
 
-    def adapted(self, probabilities: np.ndarray) -> np.ndarray:
-        """``probabilities (num_labels,)`` adapted to the session's speaker (unchanged without adaptation)."""
-        return probabilities if self.adapter is None else self.adapter.adapt_probabilities(probabilities)
-
     def predict_one(self, audio, sampling_rate: int | None = None, top_k: int | None = None) -> Prediction:
         """One clip (a path or an array); see :func:`ser_hf.scoring.score_waveform` for windows and "no speech".
-        With adaptation, the clip's probabilities are adapted to the session's speaker, then join its statistics."""
+        With adaptation, the clip's scores and its segments' are adapted to the session's speaker, then the clip joins
+        the session's statistics."""
         path = str(audio) if isinstance(audio, (str, os.PathLike)) else None
         scored = self.score(self.waveform(audio, sampling_rate))
-        if not scored.has_speech or scored.duration_s < MIN_CLIP_S:
+        if self.adapter is None or not scored.has_speech or scored.duration_s < MIN_CLIP_S:
             return self._prediction(scored, path, top_k, None)
-        active = self.adapter.active if self.adapter is not None else None
-        scored.probabilities = self.adapted(scored.probabilities)
+        active = self.adapter.active
+        for window in scored.windows:
+            window.log_probabilities = self.adapter.apply(window.log_probabilities)
+        scored.log_probabilities = self.adapter(scored.log_probabilities)
         return self._prediction(scored, path, top_k, active)
 
     def _prediction(self, scored: ClipScore, path: str | None, top_k: int | None, adapted: bool | None) -> Prediction:
-        if scored.duration_s < MIN_CLIP_S:
-            return Prediction(TOO_SHORT, {}, [], path, scored.duration_s)
-        if not scored.has_speech:
-            return Prediction(NO_SPEECH, {}, [], path, scored.duration_s)
-        segments = [Segment(w.start, w.end, self.label_of(w.probabilities), self._scores(w.probabilities, top_k))
+        label = self.label_of(scored.log_probabilities, scored.duration_s)
+        if not scored.has_speech or label == TOO_SHORT:
+            return Prediction(label, {}, [], path, scored.duration_s)
+        segments = [Segment(w.start, w.end, self.label_of(w.log_probabilities), self.scores(w.log_probabilities, top_k))
                     for w in scored.windows]
-        return Prediction(self.label_of(scored.probabilities), self._scores(scored.probabilities, top_k), segments, path,
-                          scored.duration_s, adapted)
+        return Prediction(label, self.scores(scored.log_probabilities, top_k), segments, path, scored.duration_s, adapted)
 
     # --- session mode: one speaker's clips answered together ---------------------------------------------
 
@@ -193,13 +187,13 @@ class EmotionRecognizer:
         every clip with speech (:func:`ser_hf.scoring.adaptation.session_offset`), then taken out of each clip's and
         each segment's scores."""
         means, spread = session_statistics(self.model.config)
-        rows = [np.log(np.maximum(s.probabilities, 1e-30)) for s in scored if s.has_speech]
+        rows = [s.log_probabilities for s in scored if s.has_speech]
         offset = session_offset(np.stack(rows), means, spread)[0] if rows else np.zeros(len(self.labels))
         for s in scored:
             if s.has_speech:
-                s.probabilities = shift_probabilities(s.probabilities, offset)
+                s.log_probabilities = normalize_log(s.log_probabilities - offset)
                 for window in s.windows:
-                    window.probabilities = shift_probabilities(window.probabilities, offset)
+                    window.log_probabilities = normalize_log(window.log_probabilities - offset)
         return [self._prediction(s, path, top_k, True) for s, path in zip(scored, paths)]
 
     def predict_session(self, clips, sampling_rate: int | None = None, top_k: int | None = None) -> list[Prediction]:
@@ -210,12 +204,10 @@ class EmotionRecognizer:
         paths = [str(c) if isinstance(c, (str, os.PathLike)) else None for c in clips]
         return self.answer_session([self.score_clip(c, sampling_rate) for c in clips], paths, top_k)
 
-    def label_of(self, probabilities: np.ndarray) -> str:
-        """The top label, or "uncertain" when its probability is below ``min_confidence``."""
-        best = int(np.argmax(probabilities))
-        if self.min_confidence is not None and probabilities[best] < self.min_confidence:
-            return UNCERTAIN
-        return self.labels[best]
+    def label_of(self, log_probabilities: np.ndarray | None, duration_s: float | None = None) -> str:
+        """:func:`ser_hf.scoring.decision.answer` with this model's labels and ``min_confidence``: the top label,
+        "uncertain", "no speech" (``None``) or "too short" (under ``MIN_CLIP_S`` of audio)."""
+        return answer(log_probabilities, self.labels, self.min_confidence, duration_s)
 
     def predict(self, audio, sampling_rate: int | None = None, top_k: int | None = None):
         """Predict one clip (a path or an array) or a list of clips (paths or arrays); see :class:`Prediction`. A list

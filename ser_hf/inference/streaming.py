@@ -20,6 +20,7 @@ import soxr
 from ..models.audio import normalize_audio
 from ..models.errors import SerAudioError
 from ..models.preprocessing import rms_db
+from ..scoring.decision import safe_log
 from ..scoring.speech import MIN_SPEECH_FRACTION, NO_SPEECH, SILENCE_DB, StreamingVad
 from ..scoring.threads import inference_threads
 from ..scoring.adaptation import SessionAdapter, new_adapter
@@ -177,13 +178,13 @@ class StreamingRecognizer:
             self._smoothed = None
             return Update(time, NO_SPEECH, {}, speech=False)
         adapted = self.adapter.active if self.adapter is not None else None  # before this window joins the statistics
-        probs = self.recognizer.probabilities(window)
+        log_probabilities = self.recognizer.log_probabilities(window)
         if self.adapter is not None:
-            probs = self.adapter.adapt_probabilities(probs)
+            log_probabilities = self.adapter(log_probabilities)
+        probs = np.exp(log_probabilities)
         if self._smoothed is None or not self.smoothing:
             self._smoothed = probs
         else:
             self._smoothed = self.smoothing * self._smoothed + (1 - self.smoothing) * probs
-        order = np.argsort(-self._smoothed)
-        scores = {self.labels[i]: float(self._smoothed[i]) for i in order}
-        return Update(time, self.recognizer.label_of(self._smoothed), scores, adapted=adapted)
+        smoothed = safe_log(self._smoothed)
+        return Update(time, self.recognizer.label_of(smoothed), self.recognizer.scores(smoothed), adapted=adapted)

@@ -19,12 +19,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..models.errors import SerError
+from .decision import LOG_FLOOR, normalize_log, safe_log
 
 # Chosen for the default model on the validation speakers of multi-corpus fold 1: the best balanced UA that costs
 # skewed (60% neutral) sessions at most 1 point of UA or WA (recipes/scripts/adaptation_study.py).
 STRENGTH = 0.5
 WARMUP = 10
-# Labelled enrollment's weight decay and map, chosen the same way (recipes/scripts/adaptation_ceiling.py).
+# Labelled enrollment's weight decay and map, chosen the same way (docs/reports/adaptation/probe.md).
 ENROLL_L2 = 0.3
 ENROLL_AFFINE = True
 MIN_ENROLL_EMOTIONS = 2  # one emotion's clips would teach the map to predict that emotion whatever is said
@@ -112,19 +113,21 @@ class SessionAdapter:
         reference = self.neutral_prior if self.neutral_prior is not None else rows.mean()
         self._enrolled = rows.mean(axis=0) - reference
 
-    def adapt_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
-        """Probabilities ``(num_labels,)`` in, adapted probabilities out (through the log probabilities)."""
-        adapted = self(np.log(np.maximum(probabilities, 1e-30)))
-        exp = np.exp(adapted - adapted.max())
-        return exp / exp.sum()
-
-    def __call__(self, log_probabilities) -> np.ndarray:
+    def apply(self, log_probabilities) -> np.ndarray:
+        """Log probabilities ``(..., num_labels)`` adapted with what the session has seen so far, renormalized; the
+        statistics do not change (a long clip's windows are adapted so, like the clip)."""
         log_probabilities = np.asarray(log_probabilities, dtype=np.float64)
         offset = self.offset()
         if self._map is not None:
             adapted = log_probabilities + log_probabilities @ self._map[0] + self._map[1]
         else:
             adapted = log_probabilities if offset is None else log_probabilities - self.strength * offset
+        return normalize_log(adapted)
+
+    def __call__(self, log_probabilities) -> np.ndarray:
+        """:meth:`apply` to one clip's ``(num_labels,)``, which then joins the session's statistics."""
+        log_probabilities = np.asarray(log_probabilities, dtype=np.float64)
+        adapted = self.apply(log_probabilities)
         self._sum = log_probabilities.copy() if self._sum is None else self._sum + log_probabilities
         self.count += 1
         return adapted
@@ -144,7 +147,6 @@ SESSION_ITERATIONS = 30
 # session_mode_study.py): the best 10-clip-session UA whose skewed sessions keep their WA.
 SESSION_SHRINK = 5.0  # clips: a prior that pulls the offset towards none, worth this many clips
 SESSION_SPREAD_SCALE = 0.5  # the population's within-emotion variance, scaled: sharper responsibilities
-LOG_FLOOR = float(np.log(1e-30))
 
 
 def population_statistics(log_probabilities, labels, num_labels: int) -> tuple[np.ndarray, float]:
@@ -180,8 +182,9 @@ def session_offset(log_probabilities, class_means, spread: float, *, iterations:
     if not len(rows):
         return offset, mix
     residuals = rows[:, None, :] - means[None]  # (clips, emotions, num_labels)
+    variance = 2 * max(spread * spread_scale, 1e-6)  # a population of identical clips has no spread
     for _ in range(iterations):
-        scores = np.log(np.maximum(mix, 1e-12)) - ((residuals - offset) ** 2).sum(axis=2) / (2 * spread * spread_scale)
+        scores = safe_log(mix) - ((residuals - offset) ** 2).sum(axis=2) / variance
         scores = np.exp(scores - scores.max(axis=1, keepdims=True))
         responsibility = scores / scores.sum(axis=1, keepdims=True)  # (clips, emotions)
         mix = responsibility.mean(axis=0)
@@ -199,16 +202,9 @@ def session_statistics(config) -> tuple[np.ndarray, float]:
     return np.asarray(means, dtype=np.float64), float(spread)
 
 
-def shift_probabilities(probabilities: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """``probabilities (..., num_labels)`` with a speaker's ``offset (num_labels,)`` of the log probabilities taken out."""
-    adapted = np.log(np.maximum(probabilities, 1e-30)) - offset
-    exp = np.exp(adapted - adapted.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
 def adapt_session(log_probabilities, class_means, spread: float, **options) -> np.ndarray:
-    """A speaker's clips ``(clips, num_labels)`` with the speaker's shift (:func:`session_offset`) taken out; rows
-    with NaN (no speech) stay NaN."""
+    """A speaker's clips ``(clips, num_labels)`` with the speaker's shift (:func:`session_offset`) taken out,
+    renormalized; rows with NaN (no speech) stay NaN."""
     rows = np.asarray(log_probabilities, dtype=np.float64)
     offset, _ = session_offset(rows, class_means, spread, **options)
-    return rows - offset
+    return normalize_log(rows - offset)

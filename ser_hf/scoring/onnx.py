@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..models.errors import SerError
+from .decision import safe_log
 from .model_files import load_torch_model, resolve_model_dir
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
@@ -164,7 +165,7 @@ class OnnxModel:
         if "logits" in self.outputs:
             logits = self.session.run(["logits"], {self.main_input_name: x.astype(np.float32)})[0]
         else:  # a graph exported before logits were an output: log-probabilities differ from logits by a constant
-            logits = np.log(np.maximum(self.session.run(None, {self.main_input_name: x.astype(np.float32)})[0], 1e-30))
+            logits = safe_log(self.session.run(None, {self.main_input_name: x.astype(np.float32)})[0]).astype(np.float32)
         return SimpleNamespace(logits=torch.from_numpy(logits))
 
     def eval(self) -> "OnnxModel":

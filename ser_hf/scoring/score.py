@@ -4,7 +4,8 @@
 evaluation all call :func:`score_waveform`, so a clip gets the same answer from each: audio up to
 ``window_s`` (plus half a hop) is scored whole; longer audio is cut into windows every ``hop_s`` seconds
 (the last one flush with the end), each window with speech is scored, and the clip's probabilities are
-the mean over those windows. Windows without speech (:class:`~ser_hf.scoring.speech.SpeechGate`) are left
+the mean over those windows. Scores travel as log probabilities (:mod:`ser_hf.scoring.decision` turns them into an
+answer). Windows without speech (:class:`~ser_hf.scoring.speech.SpeechGate`) are left
 out; a clip without any has no probabilities ("no speech").
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .decision import safe_log, softmax
 from .speech import SpeechGate, default_gate
 
 WINDOW_S = 4.0
@@ -56,11 +58,6 @@ def clip_logits(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
     return model(**inputs).logits[0].float().cpu().numpy()
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
-    return exp / exp.sum(axis=-1, keepdims=True)
-
-
 def window_starts(num_samples: int, window: int, hop: int) -> list[int]:
     """Start samples of the windows over a clip; ``[0]`` when the clip is at most a window and half a hop."""
     if num_samples <= window + hop // 2:
@@ -81,25 +78,33 @@ def gated_pieces(waveform: np.ndarray, window: int, hop: int) -> list[tuple[int,
 
 @dataclass
 class WindowScore:
-    """One window of a long clip: ``start`` and ``end`` in seconds, ``probabilities (num_labels,)``."""
+    """One window of a long clip: ``start`` and ``end`` in seconds, ``log_probabilities (num_labels,)``."""
 
     start: float
     end: float
-    probabilities: np.ndarray
+    log_probabilities: np.ndarray
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return np.exp(self.log_probabilities)
 
 
 @dataclass
 class ClipScore:
-    """A clip's ``probabilities (num_labels,)``, ``None`` when no window has speech, and its ``windows``
+    """A clip's ``log_probabilities (num_labels,)``, ``None`` when no window has speech, and its ``windows``
     (empty when the clip was scored whole)."""
 
-    probabilities: np.ndarray | None
+    log_probabilities: np.ndarray | None
     duration_s: float
     windows: list[WindowScore] = field(default_factory=list)
 
     @property
     def has_speech(self) -> bool:
-        return self.probabilities is not None
+        return self.log_probabilities is not None
+
+    @property
+    def probabilities(self) -> np.ndarray | None:
+        return None if self.log_probabilities is None else np.exp(self.log_probabilities)
 
 
 def temperature_of(model) -> float:
@@ -107,27 +112,28 @@ def temperature_of(model) -> float:
     return float(getattr(model.config, "calibration_temperature", None) or 1.0)
 
 
-def clip_probabilities(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
-    """Probabilities ``(num_labels,)`` of one clip in one pass: the logits divided by the calibration temperature."""
-    return softmax(clip_logits(model, feature_extractor, waveform) / temperature_of(model))
+def clip_log_probabilities(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
+    """Log probabilities ``(num_labels,)`` of one clip in one pass: the logits divided by the calibration temperature."""
+    return safe_log(softmax(clip_logits(model, feature_extractor, waveform), temperature_of(model)))
 
 
 def score_waveform(model, feature_extractor, waveform: np.ndarray, *, window_s: float = WINDOW_S,
                    hop_s: float = HOP_S, gate: SpeechGate | None = None) -> ClipScore:
     """Score one mono clip ``(samples,)`` at the feature extractor's rate (see the module docstring); each
-    window's logits are divided by the model's calibration temperature before the softmax."""
+    window's logits are divided by the model's calibration temperature before the softmax; the clip's probabilities
+    are the mean of its windows'."""
     gate = gate or default_gate()
     rate = feature_extractor.sampling_rate
     window, hop = int(window_s * rate), int(hop_s * rate)
     pieces = gated_pieces(waveform, window, hop)
     duration = len(waveform) / rate
     if len(pieces) == 1:
-        probabilities = clip_probabilities(model, feature_extractor, waveform) if gate(waveform) else None
-        return ClipScore(probabilities, duration)
+        log_probabilities = clip_log_probabilities(model, feature_extractor, waveform) if gate(waveform) else None
+        return ClipScore(log_probabilities, duration)
     windows = []
     for start, piece in pieces:
         if gate(piece):
             windows.append(WindowScore(round(start / rate, 3), round((start + window) / rate, 3),
-                                       clip_probabilities(model, feature_extractor, piece)))
-    overall = np.mean([w.probabilities for w in windows], axis=0) if windows else None
+                                       clip_log_probabilities(model, feature_extractor, piece)))
+    overall = safe_log(np.mean([w.probabilities for w in windows], axis=0)) if windows else None
     return ClipScore(overall, duration, windows)

@@ -12,14 +12,13 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import yaml
 from transformers import EarlyStoppingCallback
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..evaluation.calibration import calibration_metrics, fit_temperature, with_temperature
+from ..evaluation.calibration import calibration_metrics, fit_calibration
+from ..scoring.decision import softmax
 from ..models.errors import SerError
-from ..scoring.adaptation import population_statistics
 from .arguments import AugmentArguments, RunArguments
 from .augment import AugmentConfig, WaveformAugmenter
 from .data import AudioCollator, WaveformColumn, WaveformTransform, prepare_split
@@ -47,21 +46,15 @@ def augmenter_for(aug: AugmentArguments, seed: int, train_set=None) -> WaveformA
 
 
 def calibrate(model, scored: dict, references: dict) -> dict:
-    """Fit the temperature on the validation speakers' clips (``scored["validation"]``: metrics and probabilities at
-    temperature 1), store it in ``model.config.calibration_temperature`` with session mode's population statistics
-    of the same clips (``adaptation_class_means``, ``adaptation_spread``), and update each part's ``ece``."""
-    probabilities = scored["validation"][1]
-    kept = ~np.isnan(probabilities).any(axis=1)
-    with np.errstate(divide="ignore"):
-        log_probabilities = np.log(np.maximum(probabilities[kept], 1e-30))
-    temperature = fit_temperature(log_probabilities, np.asarray(references["validation"])[kept])
-    model.config.calibration_temperature = temperature
-    calibrated = np.log(np.maximum(with_temperature(log_probabilities, temperature), 1e-30))
-    means, spread = population_statistics(calibrated, np.asarray(references["validation"])[kept], probabilities.shape[1])
-    model.config.adaptation_class_means, model.config.adaptation_spread = np.round(means, 4).tolist(), round(spread, 4)
-    for part, (metrics, part_probabilities) in scored.items():
-        with np.errstate(divide="ignore"):
-            calibrated = with_temperature(np.log(np.maximum(part_probabilities, 1e-30)), temperature)
+    """Fit the temperature on the validation speakers' clips (``scored["validation"]``: metrics and log probabilities
+    at temperature 1) and store it in the model's config with session mode's population statistics of the same clips
+    (:func:`ser_hf.evaluation.calibration.fit_calibration`); update each part's ``ece``."""
+    fitted = fit_calibration(scored["validation"][1], references["validation"])
+    for key, value in fitted.items():
+        setattr(model.config, key, value)
+    temperature = fitted["calibration_temperature"]
+    for part, (metrics, log_probabilities) in scored.items():
+        calibrated = softmax(log_probabilities, temperature)
         metrics.update({k: v for k, v in calibration_metrics(calibrated, references[part], temperature).items()
                         if k in ("ece", "ece_at_temperature_1")})
     return {"temperature": temperature, "fitted_on": "validation speakers"}

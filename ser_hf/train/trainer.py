@@ -36,28 +36,27 @@ class SerTrainer(Trainer):
         self.encoder_learning_rate = encoder_learning_rate
 
     def score(self, dataset, description: str = "Scoring") -> tuple[dict, np.ndarray]:
-        """``(metrics, probabilities (clips, num_labels))`` of the model on ``dataset`` (``waveform`` and ``label``
+        """``(metrics, log_probabilities (clips, num_labels))`` (NaN rows: no speech) of the model on ``dataset`` (``waveform`` and ``label``
         columns), every clip through :func:`~ser_hf.evaluation.evaluate.score_clips`; ``metrics`` are all of
         :func:`~ser_hf.evaluation.metrics.ser_metrics`."""
         dataset = dataset.with_format("numpy", columns=["waveform", "label"])
         self.model.eval()
         labels = self.labels or [self.model.config.id2label[i] for i in range(self.model.config.num_labels)]
-        probabilities, predicted = score_clips(self.model, self.feature_extractor, (row["waveform"] for row in dataset),
-                                               list(range(len(labels))), total=len(dataset), desc=description,
-                                               threads=None)  # training's own thread count
+        log_probabilities, predicted = score_clips(self.model, self.feature_extractor,
+                                                   (row["waveform"] for row in dataset), list(range(len(labels))),
+                                                   total=len(dataset), desc=description,
+                                                   threads=None)  # training's own thread count
         references = np.asarray(dataset["label"])
         metrics = ser_metrics(predicted, references, labels)
-        calibration = calibration_metrics(probabilities, references, temperature_of(self.model))
+        calibration = calibration_metrics(np.exp(log_probabilities), references, temperature_of(self.model))
         metrics.update({k: calibration[k] for k in ("ece", "ece_at_temperature_1") if k in calibration})
-        return metrics, probabilities
+        return metrics, log_probabilities
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix: str = "eval") -> EvalLoopOutput:
         """Evaluation through :meth:`score` (see the class docstring); ``predictions`` are log probabilities
         ``(clips, num_labels)`` (NaN rows: no speech)."""
-        metrics, probabilities = self.score(dataloader.dataset, description)
-        with np.errstate(divide="ignore"):
-            log_probabilities = np.log(probabilities)
+        metrics, log_probabilities = self.score(dataloader.dataset, description)
         return EvalLoopOutput(predictions=log_probabilities, label_ids=np.asarray(dataloader.dataset["label"]),
                               metrics={f"{metric_key_prefix}_{k}": metrics[k] for k in KEYS},
                               num_samples=metrics["num_records"] + metrics["no_speech"])

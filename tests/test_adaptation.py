@@ -276,6 +276,39 @@ def test_predict_adapt_json_by_folder(session_folder, tmp_path):
     assert wrong.returncode != 0 and "'actor' column" in wrong.stderr and wrong.stderr.count("\n") == 1
 
 
+def test_bulk_output_in_session_mode_equals_predict_and_resumes_a_speaker_whole(session_folder, tmp_path):
+    for speaker in ("alice", "bob"):
+        for i in range(6):
+            path = tmp_path / "in" / speaker / f"{i:02d}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(path), voice(1.2, seed=i + (50 if speaker == "bob" else 0)), 16000)
+    (tmp_path / "in" / "bob" / "06.wav").write_text("not audio")  # fails alone; bob's other files still answer
+    args = ("predict", tmp_path / "in", "--model", session_folder, "--no-vad", "--adapt-by", "folder")
+    printed = {r["path"]: r for r in json.loads(run_ser_hf(*args, "--json").stdout)}
+    out = tmp_path / "out.jsonl"
+    first = run_ser_hf(*args, "--output", out, "--json")
+    assert first.returncode == 1 and json.loads(first.stdout)["failed"] == 1  # the broken file
+    written = {r["path"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert written.keys() == printed.keys()
+    for path, record in written.items():
+        if "error" in record:
+            assert "error" in printed[path]
+        else:
+            assert record["adapted"] is True and record["scores"] == pytest.approx(printed[path]["scores"], abs=1e-6)
+    # An interrupted run wrote part of bob: the rerun scores bob whole again and writes only what is missing.
+    lines = out.read_text().splitlines()
+    kept = [line for line in lines if "/bob/" not in line or "/bob/00" in line or "/bob/01" in line]
+    out.write_text("\n".join(kept) + "\n")
+    again = run_ser_hf(*args, "--output", out, "--json")
+    rewritten = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sorted(r["path"] for r in rewritten) == sorted(written)  # no duplicates, nothing missing
+    for r in rewritten:
+        assert ("error" in r) == ("error" in written[r["path"]])
+        if "error" not in r:
+            assert r["scores"] == pytest.approx(written[r["path"]]["scores"], abs=1e-6)
+    assert json.loads(again.stdout)["done_before"] == 8
+
+
 def test_the_live_tab_adapts_per_session_and_says_so(folder):
     from ser_hf.demo import ModelPool, stream_microphone
 

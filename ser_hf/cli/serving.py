@@ -16,16 +16,19 @@ BACKEND_HELP = "torch (default), onnx or onnx-int8 (ONNX Runtime; the graph is e
 THREADS_HELP = "torch threads for inference (default 1: fastest on a busy machine; 0: torch's default)"
 
 
-def bulk_predict(recognizer, files: list[str], args: argparse.Namespace) -> int:
+def bulk_predict(recognizer, files: list[str], args: argparse.Namespace, sessions: list[list[str]] | None) -> int:
+    """``--output``: :func:`ser_hf.inference.bulk.predict_to_jsonl`, in session mode with ``sessions`` (each speaker's
+    files); with ``--enroll`` every file is adapted to the enrolled speaker."""
     import time
 
     from ..inference.bulk import predict_to_jsonl
 
-    if recognizer.adapter is not None:
-        raise SerError("--output does not adapt to speakers yet; drop --adapt/--adapt-by/--enroll for bulk runs.")
+    if args.enroll:
+        enroll_files, enroll_labels = enrollment(args.enroll)
+        recognizer.adapt_to(enroll_files, labels=enroll_labels)
     start = time.monotonic()
     stats = predict_to_jsonl(recognizer, files, args.output, workers=args.workers, progress=not args.json,
-                             top_k=args.top_k)
+                             top_k=args.top_k, sessions=sessions)
     if stats.pop("main_process", True) is False:
         return 0  # another accelerate process: the main one reports for all
     stats["seconds_of_audio"] = round(stats["seconds_of_audio"], 3)
@@ -63,16 +66,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     files = [path for path, _ in found]
     if not files:
         raise SerError(f"No audio files found in {', '.join(args.inputs)}.")
-    if args.output:
-        return bulk_predict(recognizer, files, args)
     # With adaptation, each speaker is a session: the files in the order given, each parent folder apart, or each
     # value of a manifest column apart.
     groups: dict[str, list[int]] = {}
     for index, (path, row) in enumerate(found):
         groups.setdefault(speaker_of(path, row, args.adapt_by), []).append(index)
-    records = [None] * len(files)
     enroll_files, enroll_labels = enrollment(args.enroll) if args.enroll else ([], None)
     session = adapt and not enroll_files  # session mode: a speaker's clips scored, then answered together
+    if args.output:
+        return bulk_predict(recognizer, files, args,
+                            [[files[i] for i in indices] for indices in groups.values()] if session else None)
+    records = [None] * len(files)
     for indices in groups.values():
         recognizer.reset_speaker()
         if enroll_files:

@@ -10,6 +10,9 @@
 - **Beyond one machine**: under ``accelerate launch`` (``WORLD_SIZE`` > 1) each process takes its share of the
   file list (``PartialState.split_between_processes``) into a part file; the main process then merges the parts
   into the output in the list's order.
+- **Session mode** (``sessions``: each speaker's files): a speaker's files are scored, then answered together
+  (:meth:`EmotionRecognizer.answer_session`) and written; a speaker with any file not yet written is scored again
+  whole (their answers depend on each other), and processes take whole speakers.
 
 Every record is exactly what ``ser-hf predict --json`` prints for that file (the same scoring path), or
 ``{"path", "error"}`` for a file that cannot be read.
@@ -137,41 +140,66 @@ def _worker_init() -> None:
 
 
 def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, workers: int = 0,
-                     progress: bool = True, top_k: int | None = None) -> dict:
-    """Predict ``files`` into ``output`` (JSON lines), resuming what is there; returns ``{"files", "done_before",
-    "predicted", "failed", "seconds_of_audio"}`` for this process."""
+                     progress: bool = True, top_k: int | None = None, sessions: list[list[str]] | None = None) -> dict:
+    """Predict ``files`` into ``output`` (JSON lines), resuming what is there; with ``sessions`` (a partition of
+    ``files`` into each speaker's files, in order), in session mode. Returns ``{"files", "done_before", "predicted",
+    "failed", "seconds_of_audio"}`` for this process."""
     from tqdm.auto import tqdm
 
     output = Path(output)
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    target, share = output, files
+    target, groups = output, sessions if sessions is not None else [[path] for path in files]
     if world > 1:
         from accelerate import PartialState
 
         state = PartialState(backend="gloo")  # CPU processes: without it each would think it is alone
-        with state.split_between_processes(files) as mine:
-            share = list(mine)
+        with state.split_between_processes(groups) as mine:
+            groups = list(mine)
         target = output.with_name(f"{output.name}.part{state.process_index}")
     output.parent.mkdir(parents=True, exist_ok=True)
     done = done_paths(output) | (done_paths(target) if target != output else set())
-    todo = [path for path in share if path not in done]
-    stats = {"files": len(share), "done_before": len(share) - len(todo), "predicted": 0, "failed": 0,
-             "seconds_of_audio": 0.0}
+    share = [path for group in groups for path in group]
+    todo_groups = [group for group in groups if any(path not in done for path in group)]
+    todo = [path for group in todo_groups for path in group]
+    stats = {"files": len(share), "done_before": len(share) - sum(p not in done for p in todo), "predicted": 0,
+             "failed": 0, "seconds_of_audio": 0.0}
+    sizes = deque(len(group) for group in todo_groups)
+    pending: list[tuple[str, object]] = []  # (path, ClipScore or error) of the speaker being scored
+
     with open(target, "a") as out, tqdm(total=len(todo), unit="file", desc="Predicting", disable=not progress) as bar:
-        for path, wave, error, answers in _decoded(todo, recognizer.sampling_rate, workers, _gate_spec(recognizer)):
-            for key, answer in answers:
-                recognizer.gate.remember(key, answer)
-            if wave is None:
-                record, stats["failed"] = {"path": path, "error": error}, stats["failed"] + 1
+        def write(path: str, record: dict) -> None:
+            if path in done:  # written by an earlier run; its speaker was scored again for the others
+                return
+            if "error" in record:
+                stats["failed"] += 1
             else:
-                prediction = recognizer.predict(wave, sampling_rate=recognizer.sampling_rate, top_k=top_k)
-                prediction.path = path
-                record = prediction.to_dict()
                 stats["predicted"] += 1
                 stats["seconds_of_audio"] += record["duration_s"]  # as written, so a merged run sums the same
             out.write(json.dumps(record) + "\n")
             out.flush()
+
+        for path, wave, error, answers in _decoded(todo, recognizer.sampling_rate, workers, _gate_spec(recognizer)):
+            for key, answer in answers:
+                recognizer.gate.remember(key, answer)
             bar.update()
+            if sessions is None:
+                if wave is None:
+                    write(path, {"path": path, "error": error})
+                else:
+                    prediction = recognizer.predict(wave, sampling_rate=recognizer.sampling_rate, top_k=top_k)
+                    prediction.path = path
+                    write(path, prediction.to_dict())
+                continue
+            pending.append((path, error if wave is None else recognizer.score(wave)))
+            if len(pending) < sizes[0]:
+                continue
+            sizes.popleft()
+            scored = [(p, score) for p, score in pending if not isinstance(score, str)]
+            answered = dict(zip((p for p, _ in scored), recognizer.answer_session(
+                [score for _, score in scored], [p for p, _ in scored], top_k)))
+            for p, score in pending:
+                write(p, {"path": p, "error": score} if isinstance(score, str) else answered[p].to_dict())
+            pending = []
     if world > 1:
         merged = _merge_parts(output, files, state)
         if merged is None:  # not the main process: the main one reports for all

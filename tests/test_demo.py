@@ -237,6 +237,7 @@ def test_browser_upload_on_the_bundled_models(data_root):
     from playwright.sync_api import sync_playwright
 
     from ser_hf.demo import BUNDLED_MODELS
+    from ser_hf.demo.app import MAX_UPLOAD_S
 
     demo = build_demo(ModelPool(BUNDLED_MODELS))
     port = free_port()
@@ -251,6 +252,8 @@ def test_browser_upload_on_the_bundled_models(data_root):
         "Actor_04/03-01-04-02-01-01-04.ogg", "Actor_01/03-01-01-01-01-01-01.ogg")]
     long_upload = Path(os.environ.get("TMPDIR", "/tmp")) / f"ser_hf_long_upload_{port}.wav"
     sf.write(str(long_upload), np.concatenate(speech[:2] + [np.zeros(6 * 16000, np.float32)] + speech[2:]), 16000)
+    longer_upload = long_upload.with_name(f"ser_hf_longer_upload_{port}.wav")  # 200 s: more than is analysed
+    sf.write(str(longer_upload), np.resize(np.concatenate(speech + [np.zeros(16000, np.float32)]), 200 * 16000), 16000)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -276,10 +279,24 @@ def test_browser_upload_on_the_bundled_models(data_root):
                      for rect in page.locator("#upload-band rect.ser-segment").all()}
             assert all(fill == colour(label) for label, fill in fills.items())
             page.screenshot(path=str(ARTIFACTS / "demo_long_upload.png"), full_page=True)
+            # Longer than the part analysed (MAX_UPLOAD_S): the band spans the whole file, grey past the first
+            # 120 s, and the segments stay where they are in the file.
+            page.locator("button[aria-label='Clear']").first.click()
+            page.locator("input[type=file]").first.set_input_files(str(longer_upload))
+            page.wait_for_timeout(1500)
+            page.locator("#recognize").click()
+            page.wait_for_function("() => document.querySelectorAll('#upload-band rect.ser-not-analysed').length == 1",
+                                   timeout=120000)
+            grey = page.locator("#upload-band rect.ser-not-analysed")
+            band_width = float(page.locator("#upload-band svg.ser-band").get_attribute("viewBox").split()[2])
+            assert float(grey.get_attribute("x")) == pytest.approx(band_width * MAX_UPLOAD_S / 200.0, abs=1.0)
+            assert "first 120 s were analysed" in page.locator("#upload-result").inner_text()
+            page.screenshot(path=str(ARTIFACTS / "demo_longer_upload.png"), full_page=True)
             browser.close()
     finally:
         demo.close()
         long_upload.unlink(missing_ok=True)
+        longer_upload.unlink(missing_ok=True)
 
 
 def test_one_colour_per_emotion_in_every_picture_and_gaps_stay_gaps():

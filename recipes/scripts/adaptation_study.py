@@ -66,11 +66,10 @@ def clip_scores(model: str, fold: int, part: str, data_dir) -> dict:
                               protocol="multi-corpus", fold=fold)
     rows = split[part]
     waves = (load_audio(p, fe.sampling_rate) for p in rows["path"])
-    probabilities, _ = score_clips(network, fe, waves, list(range(len(names))), progress=True, total=len(rows),
-                                   desc=f"{model} fold {fold} {part}")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = {"log_probabilities": np.log(probabilities), "labels": np.asarray(rows["label"]),
-               "speakers": np.asarray(rows["speaker"]), "label_names": np.asarray(names)}
+    log_probabilities, _ = score_clips(network, fe, waves, list(range(len(names))), progress=True, total=len(rows),
+                                       desc=f"{model} fold {fold} {part}")
+    out = {"log_probabilities": log_probabilities, "labels": np.asarray(rows["label"]),
+           "speakers": np.asarray(rows["speaker"]), "label_names": np.asarray(names)}
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)
     return out

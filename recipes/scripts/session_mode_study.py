@@ -42,13 +42,12 @@ def clip_scores(model: str, protocol: str, fold: int, part: str, data_dir) -> di
         labels = evaluation_labels(names, corpus, None)
         dataset, _, _ = scored_clips(corpus, data_dir, labels, "merge", protocol, fold, part)
         waves = (load_audio(p, fe.sampling_rate) for p in dataset["path"])
-        probabilities, _ = score_clips(network, fe, waves, label_columns(names, labels), progress=True,
-                                       total=len(dataset), desc=f"{model} {corpus} {part}")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[corpus] = {"log_probabilities": np.log(probabilities),
-                           "labels": np.array([names.index(labels[i]) for i in dataset["label"]]),
-                           "speakers": np.asarray(dataset["speaker"]), "columns": label_columns(names, labels),
-                           "names": names}
+        log_probabilities, _ = score_clips(network, fe, waves, label_columns(names, labels), progress=True,
+                                           total=len(dataset), desc=f"{model} {corpus} {part}")
+        out[corpus] = {"log_probabilities": log_probabilities,
+                       "labels": np.array([names.index(labels[i]) for i in dataset["label"]]),
+                       "speakers": np.asarray(dataset["speaker"]), "columns": label_columns(names, labels),
+                       "names": names}
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(path, scores=np.array(out, dtype=object))
     return out

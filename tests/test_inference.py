@@ -392,3 +392,33 @@ def test_predict_and_stream_cli_take_the_onnx_backend(tmp_path, model_dir):
     streamed = run_cli("stream", str(path), "--model", str(model_dir), "--json", "--no-vad", "--backend", "onnx-int8",
                        env=env)
     assert streamed.returncode == 0 and len(streamed.stdout.splitlines()) == 5, streamed.stderr
+
+
+def test_clips_of_every_length_reach_the_model_in_a_few_shapes(model_dir):
+    # A server meets every clip length; CPU kernels cache one primitive per input shape, so its memory would grow with
+    # each new length. The frames are padded and masked up to FRAME_BUCKET: the answers are the same, the shapes few.
+    import torch
+
+    from ser_hf.models.pooling import FRAME_BUCKET, kept_frames
+    from ser_hf.scoring.score import bucketed, clip_logits, model_inputs
+
+    assert [kept_frames(torch.tensor([n]), 1000) for n in (1, 32, 33, 70)] == [32, 32, 64, 96]
+    assert kept_frames(torch.tensor([70, 20]), 80) == 80  # never more frames than the input has
+    recognizer = EmotionRecognizer.from_pretrained(model_dir, vad=False)
+    seen = []
+    hook = recognizer.model.register_forward_pre_hook(
+        lambda module, args, kwargs: seen.append(kwargs["input_features"].shape[-1]), with_kwargs=True)
+    rng = np.random.default_rng(0)
+    waves = [voice(float(s), seed=i) for i, s in enumerate(rng.uniform(0.6, 4.4, size=40))]
+    try:
+        logits = [clip_logits(recognizer.model, recognizer.feature_extractor, w) for w in waves]
+    finally:
+        hook.remove()
+    assert all(frames % FRAME_BUCKET == 0 for frames in seen) and len(set(seen)) <= 4.4 * 100 / FRAME_BUCKET + 1
+    assert len({len(w) for w in waves}) == 40
+    with torch.inference_mode():
+        for wave, bucketed_logits in zip(waves[:5], logits):
+            inputs = model_inputs(recognizer.feature_extractor, wave, recognizer.input_name)
+            plain = recognizer.model(**inputs).logits[0].numpy()
+            np.testing.assert_allclose(bucketed_logits, plain, atol=1e-5)
+            assert bucketed(inputs, recognizer.input_name)["attention_mask"].sum() == inputs["attention_mask"].sum()

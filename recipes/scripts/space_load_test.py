@@ -55,6 +55,8 @@ def main() -> None:
     parser.add_argument("--soak", type=int, default=0, help="N uploads one after another, memory sampled (no load)")
     parser.add_argument("--every", type=int, default=25, help="uploads between memory samples in a soak")
     parser.add_argument("--trace", action="store_true", help="in a soak, the allocation sites that grew most")
+    parser.add_argument("--compare", nargs="*", default=[], metavar="NAME=SOAK.json",
+                        help="with --soak and --output: earlier soaks drawn beside this one in OUTPUT's .png")
     args = parser.parse_args()
     if args.soak:
         return soak(args)
@@ -175,7 +177,9 @@ def soak(args) -> None:
     demo = build_demo(pool)
     _, url, _ = launch(demo, max_file_size="50mb", server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     client = Client(url, verbose=False)
-    samples, errors = [], 0
+    from collections import Counter
+
+    samples, answers = [], Counter()
     started = time.monotonic()
     for i, seconds in enumerate(lengths):
         if args.trace and i == args.every:  # past the warm-up (first loads, caches filled once)
@@ -188,11 +192,11 @@ def soak(args) -> None:
         path = work / f"upload{i % 7}.wav"
         sf.write(str(path), np.tile(speech, 4)[int(rng.integers(0, len(speech))):][: int(seconds * 16000)], 16000)
         message = client.predict(handle_file(str(path)), args.model, api_name="/on_upload")[0]
-        errors += not message.startswith("## ")
+        answers["an emotion" if message.startswith("## ") else message.split("**")[1] if "**" in message else message[:40]] += 1
     gc.collect()
     samples.append({"uploads": args.soak, "rss_mb": round(rss_mb(), 1)})
     figures = {"model": args.model, "uploads": args.soak, "seconds": round(time.monotonic() - started, 1),
-               "cpu_cores": os.cpu_count(), "errors": errors, "rss": samples}
+               "cpu_cores": os.cpu_count(), "answers": dict(answers), "rss": samples}
     if args.trace:
         growth = tracemalloc.take_snapshot().compare_to(before, "traceback")[:8]
         figures["top_growth"] = [{"kib": round(stat.size_diff / 1024, 1), "count": stat.count_diff,
@@ -202,6 +206,27 @@ def soak(args) -> None:
     print(json.dumps(figures, indent=2))
     if args.output:
         Path(args.output).write_text(json.dumps(figures, indent=2) + "\n")
+        plot_soaks({**{name: json.loads(Path(path).read_text()) for name, path in
+                       (item.split("=", 1) for item in args.compare)}, "this run": figures},
+                   Path(args.output).with_suffix(".png"), args.model)
+
+
+def plot_soaks(soaks: dict[str, dict], path: Path, model: str) -> None:
+    """The server's RSS against uploads, one line per soak."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6), constrained_layout=True)
+    for name, soak in soaks.items():
+        ax.plot([r["uploads"] for r in soak["rss"]], [r["rss_mb"] for r in soak["rss"]], marker="o", label=name)
+    ax.set(xlabel="uploads, one after another (0.7-12 s each)", ylabel="server RSS (MiB)",
+           title=f"The Space's memory over a soak of uploads ({model} model)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .configuration_ser_backbone import WAV2VEC2_FAMILY
-from .pooling import conv_output_lengths, lengths_to_mask
+from .pooling import conv_output_lengths, kept_frames, lengths_to_mask
 
 
 def _freeze(*modules: nn.Module) -> None:
@@ -66,7 +66,7 @@ class WhisperAdapter:
                 # return_attention_mask is passed to the call, not when it is set in its config.
                 hop = attention_mask.shape[-1] // frames
                 lengths = torch.div(lengths + hop - 1, hop, rounding_mode="floor").clamp_max(frames)
-            frames = max(1, int(lengths.max()))  # frames that are padding in every example are dropped
+            frames = kept_frames(lengths, frames)  # frames that are padding in every example are dropped
             features = features[:, :, :frames]
         mask = lengths_to_mask(lengths, frames).to(features.dtype)[:, None, :]
         x = nn.functional.gelu(encoder.conv1(features * mask)) * mask

@@ -13,6 +13,7 @@ from .pooling import (
     classification_loss,
     conv_output_lengths,
     init_layer,
+    kept_frames,
     lengths_to_mask,
     spec_augment,
 )
@@ -85,7 +86,7 @@ class SerCnnForAudioClassification(SerCnnPreTrainedModel):
             lengths = torch.full((batch,), frames, device=input_features.device, dtype=torch.long)
         else:
             lengths = attention_mask.sum(dim=-1).long()
-            frames = max(1, int(lengths.max()))  # drop frames that are padding for every example
+            frames = kept_frames(lengths, frames)  # drop frames that are padding for every example
             input_features = input_features[:, :, :frames]
         if self.training and self.config.spec_augment:
             input_features = spec_augment(input_features, lengths, self.config)

@@ -15,6 +15,19 @@ def conv_output_lengths(lengths: torch.Tensor, kernel_size: int, stride: int, pa
     return torch.div(lengths + 2 * padding - dilation * (kernel_size - 1) - 1, stride, rounding_mode="floor") + 1
 
 
+# Frames kept after the longest example's end, up to a multiple of this (where the input has them): CPU kernels keep a
+# primitive cache entry per input shape (oneDNN), so a server that meets every clip length would grow with each new
+# one; in buckets there are a few dozen shapes. The frames past each example's end are masked as before.
+FRAME_BUCKET = 32
+
+
+def kept_frames(lengths: torch.Tensor, frames: int, bucket: int = FRAME_BUCKET) -> int:
+    """The frames to keep of an input of ``frames``: the longest of ``lengths (batch,)``, rounded up to ``bucket``,
+    at most ``frames``."""
+    longest = max(1, int(lengths.max()))
+    return min(frames, -(-longest // bucket) * bucket)
+
+
 def lengths_to_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
     """``(batch,)`` lengths -> ``(batch, max_length)`` float mask."""
     positions = torch.arange(max_length, device=lengths.device)

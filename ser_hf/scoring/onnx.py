@@ -157,6 +157,7 @@ class OnnxModel:
         self.path = Path(path)
         self.config = config
         self.main_input_name = self.session.get_inputs()[0].name
+        self.takes_attention_mask = False  # the graph takes the features alone: padding would change its answer
         self.outputs = [o.name for o in self.session.get_outputs()]
 
     def __call__(self, **inputs) -> SimpleNamespace:

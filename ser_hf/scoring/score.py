@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..models.pooling import FRAME_BUCKET
 from .decision import safe_log, softmax
 from .speech import SpeechGate, default_gate
 
@@ -50,12 +51,28 @@ def batch_inputs(feature_extractor, waveforms: list[np.ndarray], input_name: str
     return {input_name: torch.from_numpy(batch), "attention_mask": torch.from_numpy(mask)}
 
 
+def bucketed(inputs: dict, input_name: str, bucket: int = FRAME_BUCKET) -> dict:
+    """``inputs`` of one clip (:func:`model_inputs`) with the frames of ``input_name`` and ``attention_mask`` padded
+    with zeros (masked) up to a multiple of ``bucket``, which the models keep (:data:`ser_hf.models.pooling.FRAME_BUCKET`:
+    a bounded number of input shapes, so a bounded primitive cache in a server); unchanged without a frame-level mask."""
+    features, mask = inputs[input_name], inputs.get("attention_mask")
+    frames = features.shape[-1]
+    if mask is None or mask.shape[-1] != frames or frames % bucket == 0:
+        return inputs
+    extra = bucket - frames % bucket
+    return {**inputs, input_name: torch.nn.functional.pad(features, (0, extra)),
+            "attention_mask": torch.nn.functional.pad(mask, (0, extra))}
+
+
 @torch.inference_mode()
 def clip_logits(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
-    """Logits ``(num_labels,)`` of one mono clip ``(samples,)`` at the feature extractor's rate, in one pass."""
+    """Logits ``(num_labels,)`` of one mono clip ``(samples,)`` at the feature extractor's rate, in one pass (its frames
+    bucketed where the model takes a mask)."""
     device = getattr(model, "device", torch.device("cpu"))  # a transformers model, or an OnnxModel (CPU)
-    inputs = {k: v.to(device) for k, v in model_inputs(feature_extractor, waveform, model.main_input_name).items()}
-    return model(**inputs).logits[0].float().cpu().numpy()
+    inputs = model_inputs(feature_extractor, waveform, model.main_input_name)
+    if getattr(model, "takes_attention_mask", True):
+        inputs = bucketed(inputs, model.main_input_name)
+    return model(**{k: v.to(device) for k, v in inputs.items()}).logits[0].float().cpu().numpy()
 
 
 def window_starts(num_samples: int, window: int, hop: int) -> list[int]:

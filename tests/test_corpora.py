@@ -41,7 +41,7 @@ def test_real_ravdess_columns_and_decoding(data_root):
     dataset = load_corpus("ravdess", data_root)
     row = dataset[0]
     assert set(row) == {"audio", "path", "corpus", "speaker", "gender", "emotion", "label", "duration_s",
-                        "intensity", "text_id"}
+                        "intensity", "text_id", "perceived"}
     assert row["speaker"] == "ravdess_01" and row["gender"] == "male" and row["emotion"] == "neutral"
     assert dataset.features["label"].names[row["label"]] == "neutral"
     assert Counter(dataset["intensity"]) == {"normal": 768, "strong": 672}
@@ -178,3 +178,27 @@ def test_bad_folders_give_one_clear_sentence(tmp_path, audio_writer):
         load_corpus("crema_d", tess)
     with pytest.raises(SerDataError, match="Unknown corpus 'iemocap'"):
         load_corpus("iemocap", tess)
+
+
+def test_crema_d_carries_what_listeners_heard_and_training_can_keep_the_clips_heard_as_acted(data_root, tmp_path):
+    from ser_hf.data.splits import heard_as_acted, perceived_as_acted
+    from ser_hf.train.arguments import DataArguments
+    from ser_hf.train.data import load_fold
+
+    crema = load_corpus("crema_d", data_root)
+    perceived = dict(zip((Path(p).stem for p in crema["path"]), crema["perceived"]))
+    # summaryTable.csv's voice-only votes: N, a tie F:N, and a happy clip the crowd heard as neutral
+    assert perceived["1001_IEO_NEU_XX"] == "neutral" and perceived["1001_IEO_HAP_LO"] == "neutral"
+    assert all(v for v in perceived.values())  # every clip of the copy in ../shared is rated
+    assert set(load_corpus("tess", data_root)["perceived"]) == {""}  # a corpus without ratings
+    assert heard_as_acted("fearful", "fearful:neutral") and not heard_as_acted("happy", "neutral")
+    assert heard_as_acted("happy", "")
+    kept = perceived_as_acted(crema)
+    assert 0.3 < len(kept) / len(crema) < 0.7 and all(heard_as_acted(e, p) for e, p in zip(kept["emotion"], kept["perceived"]))
+    # A recipe's perceived_only: the training part only; validation and test keep every clip.
+    data = DataArguments(corpora=["crema_d", "tess"], data_dir=str(data_root), label_set="core7", protocol="multi-corpus")
+    plain, _ = load_fold(data)
+    data.perceived_only = True
+    filtered, _ = load_fold(data)
+    assert len(filtered["train"]) < len(plain["train"]) and len(filtered["validation"]) == len(plain["validation"])
+    assert Counter(filtered["train"]["corpus"])["tess"] == Counter(plain["train"]["corpus"])["tess"]

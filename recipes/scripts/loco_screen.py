@@ -11,7 +11,8 @@ statistics (training speakers too where the choice says so), as session mode wou
 
 Choices: ``plain``; ``corpus_balanced`` (each corpus x emotion cell weighs the same); ``speaker_norm`` (every
 speaker standardized by its own statistics in training and in scoring); ``crema_agree`` (CREMA-D training clips
-whose voice-only crowd vote disagrees with the acted emotion left out, ``summaryTable.csv``); ``top_layers`` (the
+whose voice-only crowd vote disagrees with the acted emotion left out: ``--perceived_only`` in a recipe); ``balanced_agree`` and
+``speaker_norm_agree`` (the two together); ``top_layers`` (the
 two last layers' statistics only); ``first_layers`` (the embeddings and first two layers only).
 """
 
@@ -25,23 +26,13 @@ import numpy as np
 
 from ser_hf.data.loading import load_corpora
 from ser_hf.data.protocols import protocol_corpora
-from ser_hf.data.splits import load_split
+from ser_hf.data.splits import heard_as_acted, load_split
 from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.train.probe import encoder_statistics, fit_probe, standardize_by_group
 
 PROTOCOL = "leave-one-corpus-out"
-CHOICES = ("plain", "corpus_balanced", "speaker_norm", "crema_agree", "top_layers", "first_layers")
-CREMA_CODES = {"N": "neutral", "H": "happy", "S": "sad", "A": "angry", "F": "fearful", "D": "disgust"}
-
-
-def crema_disagreements(data_dir: Path) -> set[str]:
-    """File stems of CREMA-D clips whose voice-only crowd vote is not the acted emotion."""
-    import csv
-
-    acted = {"NEU": "N", "HAP": "H", "SAD": "S", "ANG": "A", "FEA": "F", "DIS": "D"}
-    with open(data_dir / "crema_d" / "summaryTable.csv", newline="") as f:
-        return {row["FileName"] for row in csv.DictReader(f)
-                if acted.get(row["FileName"].split("_")[2]) not in row["VoiceVote"].split(":")}
+CHOICES = ("plain", "corpus_balanced", "speaker_norm", "crema_agree", "balanced_agree", "speaker_norm_agree",
+           "top_layers", "first_layers")
 
 
 def layer_columns(dims: int, layers: int, keep) -> np.ndarray:
@@ -67,10 +58,10 @@ def main() -> None:
     parser.add_argument("--backbone", default="whisper-tiny.en")
     parser.add_argument("--choices", nargs="+", default=list(CHOICES), choices=CHOICES)
     parser.add_argument("--output", default="docs/reports/leave_one_corpus_out/screen.json")
+    parser.add_argument("--merge", action="store_true", help="add these choices' rows to the --output report's")
     args = parser.parse_args()
 
     data_dir = Path(args.data_dir)
-    disagree = crema_disagreements(data_dir)
     everything = load_corpora(protocol_corpora(PROTOCOL), data_dir, "core7", calm="merge")
     paths = sorted(everything["path"])
     features = encoder_statistics(paths, args.backbone, cache=args.cache)  # once for every fold
@@ -90,25 +81,27 @@ def main() -> None:
         fold_results = {}
         for choice in args.choices:
             train_x, train_y, weight, keep = x["train"], y["train"], None, slice(None)
-            if choice == "corpus_balanced":
-                cells = [f"{c}/{k}" for c, k in zip(corpora, train_y)]
+            train_corpora, train_speakers = corpora, speakers["train"]
+            if choice.endswith("agree"):
+                kept = np.array([heard_as_acted(e, p) for e, p in zip(parts["train"]["emotion"], parts["train"]["perceived"])])
+                train_x, train_y = train_x[kept], train_y[kept]
+                train_corpora, train_speakers = corpora[kept], train_speakers[kept]
+            if choice in ("corpus_balanced", "balanced_agree"):
+                cells = [f"{c}/{k}" for c, k in zip(train_corpora, train_y)]
                 counts = {cell: cells.count(cell) for cell in set(cells)}
                 weight = np.array([len(cells) / (len(counts) * counts[cell]) for cell in cells])
-            elif choice == "crema_agree":
-                kept = np.array([Path(p).stem not in disagree for p in parts["train"]["path"]])
-                train_x, train_y = train_x[kept], train_y[kept]
             elif choice in ("top_layers", "first_layers"):
                 keep = layer_columns(features.shape[1], layers,
                                      range(layers - 2, layers) if choice == "top_layers" else range(3))
-            if choice == "speaker_norm":
-                train_x = standardize_by_group(train_x, speakers["train"])
+            if choice.startswith("speaker_norm"):
+                train_x = standardize_by_group(train_x, train_speakers)
             model = fit_probe(train_x[:, keep], train_y, sample_weight=weight)
             row = {}
             for part in ("validation", "test"):
                 columns = test_columns if part == "test" else sorted(set(y[part].tolist()))
                 session = standardize_by_group(x[part], speakers[part])[:, keep]
                 clip = x[part][:, keep]
-                if choice == "speaker_norm":  # clip mode has no speaker statistics: the model's own only
+                if choice.startswith("speaker_norm"):  # clip mode has no speaker statistics: the model's own only
                     row[f"{part}_session"] = ua(model, session, y[part], names, columns)
                 else:
                     row[f"{part}_clip"] = ua(model, clip, y[part], names, columns)
@@ -117,6 +110,10 @@ def main() -> None:
         results[f"fold{fold}_{held_out}"] = fold_results
     means = {choice: {key: round(float(np.mean([f[choice][key] for f in results.values()])), 4)
                       for key in next(iter(results.values()))[choice]} for choice in args.choices}
+    if args.merge and Path(args.output).is_file():
+        earlier = json.loads(Path(args.output).read_text())
+        results = {fold: {**earlier["folds"].get(fold, {}), **rows} for fold, rows in results.items()}
+        means = {**earlier["mean_over_folds"], **means}
     report = {"probe": f"frozen {args.backbone}, all-layer mean+std, standardized logistic regression (C=0.01)",
               "protocol": PROTOCOL, "folds": results, "mean_over_folds": means}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)

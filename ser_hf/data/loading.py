@@ -33,6 +33,7 @@ FEATURE_COLUMNS = (
     "duration_s",
     "intensity",
     "text_id",
+    "perceived",
 )
 
 
@@ -50,6 +51,8 @@ def corpus_features(label_set: Iterable[str]) -> datasets.Features:
             "duration_s": datasets.Value("float32"),
             "intensity": datasets.Value("string"),
             "text_id": datasets.Value("string"),
+            # the emotion(s) listeners heard where a corpus has ratings (ties joined by ":"), "" where it has none
+            "perceived": datasets.Value("string"),
         }
     )
 
@@ -99,7 +102,7 @@ def dataset_from_records(records: list[dict], labels: list[str] | tuple[str, ...
             elif column == "label":
                 rows["label"].append(labels.index(record["emotion"]))
             else:
-                rows[column].append(record[column])
+                rows[column].append(record.get(column, "") if column == "perceived" else record[column])
     # datasets.Audio encodes through torchcodec even with decode=False, so build the column as its
     # storage struct and cast: a cast of an Arrow struct only relabels it.
     features = corpus_features(labels)

@@ -35,6 +35,17 @@ def load_split(
     return subsample(split, max_train_samples, max_eval_samples, seed), dataset.features["label"].names
 
 
+def heard_as_acted(emotion: str, perceived: str) -> bool:
+    """Whether listeners heard the acted ``emotion`` (``perceived`` holds it, one of a tie counts), or the clip has
+    no ratings (``perceived`` empty)."""
+    return not perceived or emotion in perceived.split(":")
+
+
+def perceived_as_acted(dataset: datasets.Dataset) -> datasets.Dataset:
+    """The clips of ``dataset`` that :func:`heard_as_acted` keeps."""
+    return dataset.filter(heard_as_acted, input_columns=["emotion", "perceived"], desc="Keeping clips heard as acted")
+
+
 def subsample(split: datasets.DatasetDict, max_train_samples: int | None, max_eval_samples: int | None,
               seed: int = 0) -> datasets.DatasetDict:
     """Keep a seeded random subset of each part (quick runs): ``max_train_samples`` of train, ``max_eval_samples`` of

@@ -23,6 +23,9 @@ class DataArguments:
     data_dir: str | None = field(default=None, metadata={"help": "folder of the corpora (default $SER_HF_DATA)"})
     label_set: str | None = field(default=None, metadata={"help": "ravdess8, core7, core6, big4 (default: native)"})
     calm: str = field(default="drop", metadata={"help": "RAVDESS calm outside the label set: drop or merge"})
+    perceived_only: bool = field(default=False, metadata={
+        "help": "train only on clips whose listeners heard the acted emotion where a corpus has ratings (CREMA-D's "
+                "voice-only votes); validation and test keep every clip"})
     protocol: str = field(default="ravdess-6fold", metadata={"help": "speaker-independent protocol"})
     fold: int = field(default=1, metadata={"help": "fold of the protocol (1-based)"})
     allow_random: bool = field(default=False, metadata={"help": "allow the random protocol (speakers leak)"})

@@ -32,6 +32,10 @@ def load_fold(data: DataArguments, seed: int = 0, keep_labels: list[str] | None 
     split, labels = load_split(data.corpora, data.data_dir, data.label_set, calm=data.calm, protocol=data.protocol,
                                fold=data.fold, seed=seed, allow_random=data.allow_random,
                                max_train_samples=data.max_train_samples, max_eval_samples=data.max_eval_samples)
+    if data.perceived_only:
+        from ..data.splits import perceived_as_acted
+
+        split["train"] = perceived_as_acted(split["train"])
     return split, labels
 
 

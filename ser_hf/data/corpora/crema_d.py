@@ -1,6 +1,7 @@
 """CREMA-D: 91 actors (43 female, 48 male) reading 12 sentences in six emotions at up to four levels.
 
-Layout ``AudioWAV/AAAA_SSS_EEE_LL.wav``: actor, sentence, emotion, level; genders from ``VideoDemographics.csv``.
+Layout ``AudioWAV/AAAA_SSS_EEE_LL.wav``: actor, sentence, emotion, level; genders from ``VideoDemographics.csv``; the
+emotion the crowd heard in the voice alone (``perceived``) from ``summaryTable.csv`` (column ``VoiceVote``) where present.
 Older copies name one clip ``1040_ITH_SAD_X`` (counted once with ``1040_ITH_SAD_XX``).
 Folds (``crema_d-speakers``): fold k tests the actors with (ID - 1001) mod 6 = k - 1, the next fold's validate.
 """
@@ -30,6 +31,18 @@ LEVEL_CODES: dict[str, str] = {
 }
 
 _NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{1,2})$")
+VOTE_CODES = {"N": "neutral", "H": "happy", "S": "sad", "A": "angry", "F": "fearful", "D": "disgust"}
+
+
+def voice_votes(root: Path) -> dict[str, str]:
+    """Clip name -> the emotion(s) the crowd heard in the voice alone (``summaryTable.csv``'s ``VoiceVote``; ties
+    joined by ``:``), from the file beside or above the clips; empty without one."""
+    for candidate in (root / "summaryTable.csv", root.parent / "summaryTable.csv"):
+        if candidate.is_file():
+            with open(candidate, newline="", encoding="utf-8") as handle:
+                return {row["FileName"]: ":".join(VOTE_CODES[c] for c in row["VoiceVote"].split(":") if c in VOTE_CODES)
+                        for row in csv.DictReader(handle)}
+    return {}
 
 
 class CremaDParser:
@@ -45,7 +58,7 @@ class CremaDParser:
                         sex = (row.get("Sex") or "").strip().lower()
                         genders[str(row.get("ActorID", "")).strip()] = sex if sex in ("male", "female") else "unknown"
                 break
-        return {"genders": genders}
+        return {"genders": genders, "votes": voice_votes(root)}
 
     @staticmethod
     def looks_like(path: Path) -> bool:
@@ -69,6 +82,7 @@ class CremaDParser:
             "emotion": EMOTION_CODES[emotion],
             "intensity": LEVEL_CODES[level],
             "text_id": sentence,
+            "perceived": context.get("votes", {}).get(path.stem, ""),
         }
         # 1040_ITH_SAD_X (older copies) and 1040_ITH_SAD_XX are the same clip: "X" normalises to "XX".
         return record, (actor, sentence, emotion, "XX" if level == "X" else level)

@@ -59,7 +59,10 @@ def main() -> None:
     parser.add_argument("--choices", nargs="+", default=list(CHOICES), choices=CHOICES)
     parser.add_argument("--output", default="docs/reports/leave_one_corpus_out/screen.json")
     parser.add_argument("--merge", action="store_true", help="add these choices' rows to the --output report's")
+    parser.add_argument("--render", action="store_true", help="only write --output's table (.md) from its JSON")
     args = parser.parse_args()
+    if args.render:
+        return write_table(json.loads(Path(args.output).read_text()), Path(args.output).with_suffix(".md"))
 
     data_dir = Path(args.data_dir)
     everything = load_corpora(protocol_corpora(PROTOCOL), data_dir, "core7", calm="merge")
@@ -118,7 +121,24 @@ def main() -> None:
               "protocol": PROTOCOL, "folds": results, "mean_over_folds": means}
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
+    write_table(report, Path(args.output).with_suffix(".md"))
     print(json.dumps(means, indent=2))
+
+
+def write_table(report: dict, path: Path) -> None:
+    """The screen as a Markdown table: UA per choice, fold (the corpus held out) and part, and the mean over folds."""
+    folds = list(report["folds"])
+    lines = [f"<!-- written by recipes/scripts/loco_screen.py from {path.with_suffix('.json').name} -->",
+             f"Probe: {report['probe']}; protocol `{report['protocol']}`. UA; `validation` = the training corpora's "
+             "validation speakers, `test` = every speaker of the corpus held out (its own classes); `clip` = one clip "
+             "at a time, `session` = each speaker's clips standardized by that speaker's statistics.", "",
+             "| choice | part | " + " | ".join(f.split("_", 1)[1] + " held out" for f in folds) + " | mean |",
+             "|---|---|" + "---:|" * (len(folds) + 1)]
+    for choice, means in report["mean_over_folds"].items():
+        for key, mean in means.items():
+            cells = [f"{report['folds'][f][choice][key]:.3f}" if choice in report["folds"][f] else "" for f in folds]
+            lines.append(f"| {choice} | {key.replace('_', ' ')} | " + " | ".join(cells) + f" | **{mean:.3f}** |")
+    path.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -129,3 +129,18 @@ def test_feature_cache_reuses_the_first_run(tmp_path, audio_writer, monkeypatch)
 
     third = cache_features(dataset, SerFeatureExtractor(trim=False, num_mel_bins=40), cache_dir=tmp_path / "cache")
     assert calls and third.cache_files != first.cache_files  # another configuration, another cache
+
+
+def test_the_cache_is_keyed_by_the_columns_too(tmp_path, audio_writer):
+    # A new column, or a row's value in one, must not be answered from a copy cached before it existed.
+    import datasets
+
+    from ser_hf.train.cache import dataset_fingerprint
+
+    paths = [str(audio_writer(tmp_path / f"{i}.wav")) for i in range(2)]
+    base = datasets.Dataset.from_dict({"path": paths, "speaker": ["a", "b"]})
+    first = dataset_fingerprint(base, {})
+    assert dataset_fingerprint(base, {}) == first
+    assert dataset_fingerprint(base.add_column("perceived", ["", ""]), {}) != first
+    assert dataset_fingerprint(datasets.Dataset.from_dict({"path": paths, "speaker": ["a", "c"]}), {}) != first
+    assert dataset_fingerprint(base, {"max_samples": 1}) != first

@@ -26,13 +26,18 @@ def default_cache_dir() -> Path:
 
 
 def dataset_fingerprint(dataset: datasets.Dataset, settings: dict) -> str:
-    """A stable hash of the clips (path, size, mtime, label) and ``settings`` (JSON-serializable)."""
+    """A stable hash of the columns (their schema, and every row's scalar values: not the audio or waveforms), each
+    clip's file (size and mtime) and ``settings`` (JSON-serializable): a cached copy is reused only for the same rows
+    of the same schema."""
     digest = hashlib.sha256()
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    labels = dataset["label"] if "label" in dataset.column_names else [None] * len(dataset)
-    for path, label in zip(dataset["path"], labels):
+    digest.update(json.dumps(dataset.features.to_dict(), sort_keys=True, default=str).encode())
+    columns = [c for c in dataset.column_names if isinstance(dataset.features[c], (datasets.Value, datasets.ClassLabel))]
+    values = [dataset[c] for c in columns]
+    for row in zip(*values):
+        path = row[columns.index("path")]
         stat = os.stat(path)
-        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{label}\n".encode())
+        digest.update(f"{stat.st_size}\0{stat.st_mtime_ns}\0".encode() + "\0".join(map(str, row)).encode() + b"\n")
     return digest.hexdigest()[:32]
 
 

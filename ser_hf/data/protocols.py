@@ -104,19 +104,24 @@ def describe_test_speakers(corpus: str, fold: int, protocol: str | None = None) 
     return entry.describe_fold((fold - 1) % entry.num_folds + 1)
 
 
+def column(dataset: datasets.Dataset, name: str) -> list:
+    """A column of ``dataset`` as a list, through Arrow at once (row by row, a large corpus's columns take seconds)."""
+    return dataset.with_format("arrow")[name].to_pylist()
+
+
 def fold_indices(dataset: datasets.Dataset, protocol: str, fold: int, *, seed: int = 0) -> FoldIndices:
     """Row indices of train, validation and test for ``fold`` (1-based) of ``protocol`` over ``dataset``."""
     check_protocol(protocol)
     total = num_folds(protocol)
     if not 1 <= fold <= total:
         raise SerDataError(f"Protocol {protocol} has folds 1 to {total}; got fold {fold}.")
-    corpora = np.asarray(dataset["corpus"])
-    speakers = np.asarray(dataset["speaker"])
+    corpora = np.asarray(column(dataset, "corpus"))
+    speakers = np.asarray(column(dataset, "speaker"))
     _check_corpora(protocol, corpora)
     if protocol == RANDOM:
-        return _random_fold(np.asarray(dataset["label"]), seed)
+        return _random_fold(np.asarray(column(dataset, "label")), seed)
 
-    words = np.asarray(dataset["text_id"])
+    words = np.asarray(column(dataset, "text_id"))
     part = np.full(len(dataset), "", dtype=object)
     for name in sorted(set(corpora.tolist())):
         rows = np.flatnonzero(corpora == name)
@@ -163,7 +168,7 @@ def check_leakage(dataset_dict: datasets.DatasetDict) -> None:
     ``text_id`` instead for those two parts: no word of it may be in both.
     """
     shares = {name for name, corpus in REGISTRY.items() if corpus.validation_shares_speakers}
-    speakers = {name: set(part["speaker"]) for name, part in dataset_dict.items()}
+    speakers = {name: set(column(part, "speaker")) for name, part in dataset_dict.items()}
     problems = []
     names = list(dataset_dict)
     for i, first in enumerate(names):
@@ -183,8 +188,8 @@ def check_leakage(dataset_dict: datasets.DatasetDict) -> None:
         raise SerDataError("Split leaks speakers across parts; " + "; ".join(problems) + ".")
 
 
-def _column_of(part: datasets.Dataset, corpus: str, column: str) -> set[str]:
-    return {value for c, value in zip(part["corpus"], part[column]) if c == corpus}
+def _column_of(part: datasets.Dataset, corpus: str, name: str) -> set[str]:
+    return {value for c, value in zip(column(part, "corpus"), column(part, name)) if c == corpus}
 
 
 def make_split(
@@ -231,7 +236,7 @@ def describe_splits(dataset: datasets.Dataset, protocol: str, *, seed: int = 0, 
             {
                 "name": name,
                 **{
-                    part: {"speakers": sorted(set(split[part]["speaker"])), "num_records": len(split[part])}
+                    part: {"speakers": sorted(set(column(split[part], "speaker"))), "num_records": len(split[part])}
                     for part in SPLITS
                 },
             }

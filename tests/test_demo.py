@@ -232,6 +232,15 @@ def test_browser_fake_microphone_shows_a_live_label(tmp_path, app_url):
 
 
 @needs_browser
+def upload_again(page, path: Path, done: str) -> None:
+    """Clear the upload, upload ``path``, press Recognize and wait until the JavaScript condition ``done`` holds."""
+    page.locator("button[aria-label='Clear']").first.click()
+    page.locator("input[type=file]").first.set_input_files(str(path))
+    page.wait_for_timeout(1500)
+    page.locator("#recognize").click()
+    page.wait_for_function(f"() => {done}", timeout=120000)
+
+
 def test_browser_upload_on_the_bundled_models(data_root):
     """The app `make demo` opens: the shipped default and compact models, a real clip of an unseen actor."""
     from playwright.sync_api import sync_playwright
@@ -268,12 +277,7 @@ def test_browser_upload_on_the_bundled_models(data_root):
             page.screenshot(path=str(ARTIFACTS / "demo_default_upload.png"), full_page=True)
             # A long upload: two actors' clips, 6 s of silence, three more; the band and the timeline show
             # the segments in the emotions' colours and the silence as a gap.
-            page.locator("button[aria-label='Clear']").first.click()
-            page.locator("input[type=file]").first.set_input_files(str(long_upload))
-            page.wait_for_timeout(1500)
-            page.locator("#recognize").click()
-            page.wait_for_function("() => document.querySelectorAll('#upload-band rect.ser-segment').length >= 4",
-                                   timeout=60000)
+            upload_again(page, long_upload, "document.querySelectorAll('#upload-band rect.ser-segment').length >= 4")
             assert page.locator("#upload-timeline rect.ser-gap").count() == 1
             fills = {rect.get_attribute("data-label"): rect.get_attribute("fill")
                      for rect in page.locator("#upload-band rect.ser-segment").all()}
@@ -281,12 +285,8 @@ def test_browser_upload_on_the_bundled_models(data_root):
             page.screenshot(path=str(ARTIFACTS / "demo_long_upload.png"), full_page=True)
             # Longer than the part analysed (MAX_UPLOAD_S): the band spans the whole file, grey past the first
             # 120 s, and the segments stay where they are in the file.
-            page.locator("button[aria-label='Clear']").first.click()
-            page.locator("input[type=file]").first.set_input_files(str(longer_upload))
-            page.wait_for_timeout(1500)
-            page.locator("#recognize").click()
-            page.wait_for_function("() => document.querySelectorAll('#upload-band rect.ser-not-analysed').length == 1",
-                                   timeout=120000)
+            upload_again(page, longer_upload,
+                         "document.querySelectorAll('#upload-band rect.ser-not-analysed').length == 1")
             grey = page.locator("#upload-band rect.ser-not-analysed")
             band_width = float(page.locator("#upload-band svg.ser-band").get_attribute("viewBox").split()[2])
             assert float(grey.get_attribute("x")) == pytest.approx(band_width * MAX_UPLOAD_S / 200.0, abs=1.0)

@@ -149,6 +149,7 @@ def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, wo
     output = Path(output)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     target, groups = output, sessions if sessions is not None else [[path] for path in files]
+    every_group = groups
     if world > 1:
         from accelerate import PartialState
 
@@ -204,7 +205,9 @@ def predict_to_jsonl(recognizer, files: list[str], output: str | os.PathLike, wo
         merged = _merge_parts(output, files, state)
         if merged is None:  # not the main process: the main one reports for all
             return {**stats, "main_process": False}
-        shares = [len(files) // world + (rank < len(files) % world) for rank in range(world)]
+        counts = [len(every_group) // world + (rank < len(every_group) % world) for rank in range(world)]
+        starts = [sum(counts[:rank]) for rank in range(world)]  # split_between_processes: the first ranks one more
+        shares = [sum(len(g) for g in every_group[start:start + count]) for start, count in zip(starts, counts)]
         stats = {"files": len(files), "done_before": len(files) - len(merged), "processes": world, "shares": shares,
                  "predicted": sum("error" not in r for r in merged), "failed": sum("error" in r for r in merged),
                  "seconds_of_audio": sum(r.get("duration_s", 0.0) for r in merged)}

@@ -1,0 +1,218 @@
+"""Screen session-mode designs on a trained model's clips before one is built into the product.
+
+    python recipes/scripts/session_screen.py --model outputs/loco/whisper_tiny_fold1 --protocol leave-one-corpus-out \
+        --fold 1 --data-dir ../shared/data --output docs/reports/session_mode/screen.json --merge
+
+Each clip of the fold (training, validation and test speakers) is scored once by the model and cached (``--cache``):
+its logits and its pooled embedding (the classifier's input, ``(2 * channels,)``). Sessions are the evaluation's
+(:func:`ser_hf.evaluation.sessions.sessions`: a speaker's clips, all of them; 10 at random, 5 draws; skewed: every
+neutral clip and 3 of each other emotion); UA and WA in clip mode and session mode over the pooled clips, per corpus.
+
+Designs: ``shipped`` (today's session mode: the log probabilities' offset and mix fitted by EM with the model's
+population statistics, :func:`ser_hf.scoring.adaptation.adapt_session`); ``center`` (the session's mean logits
+replaced by the population's: the plain per-speaker centring); ``head`` (a linear head, logistic regression with
+``C = 0.1``, trained on the training speakers' embeddings standardized by each speaker's own statistics; a session's
+embeddings are standardized by the session's); ``head_mix`` (``C = 0.01``, and the session's emotion mix estimated
+by the head itself over 10 rounds and its expected offset added back, so a neutral-heavy session is not pushed away
+from neutral).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ser_hf.evaluation.metrics import ser_metrics
+from ser_hf.evaluation.sessions import SESSION_KINDS, sessions
+from ser_hf.scoring.adaptation import adapt_session
+from ser_hf.scoring.decision import decide, normalize_log
+from ser_hf.train.probe import fit_probe, standardize_by_group
+
+DESIGNS = ("shipped", "center", "head", "head_mix")
+MIX_ROUNDS = 10
+
+
+def scored_parts(model_dir: str, protocol: str, fold: int, data_dir: str, cache: Path) -> dict[str, dict]:
+    """``{part: {"logits" (clips, labels), "embedding" (clips, dims), "label", "speaker", "corpus"}}`` over the
+    fold's clips with speech, computed once and cached."""
+    cached = cache / f"{Path(model_dir).name}_{protocol}_fold{fold}.npz"
+    if not cached.is_file():
+        score_fold(model_dir, protocol, fold, data_dir, cached)
+    data = np.load(cached, allow_pickle=True)
+    parts = {}
+    for part in ("train", "validation", "test"):
+        speech = data[f"{part}_speech"]
+        parts[part] = {key: data[f"{part}_{key}"][speech] for key in ("logits", "embedding", "label", "speaker", "corpus")}
+    return parts
+
+
+def score_fold(model_dir: str, protocol: str, fold: int, data_dir: str, path: Path) -> None:
+    """Score every clip of the fold (one thread), keeping the classifier's input as the clip's embedding."""
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+    from ser_hf.data.audio_files import load_audio
+    from ser_hf.data.protocols import protocol_corpora
+    from ser_hf.data.splits import load_split
+    from ser_hf.scoring.score import clip_logits
+    from ser_hf.scoring.speech import default_gate
+
+    torch.set_num_threads(1)
+    model = AutoModelForAudioClassification.from_pretrained(model_dir, trust_remote_code=True).eval()
+    feature_extractor = AutoFeatureExtractor.from_pretrained(model_dir, trust_remote_code=True)
+    captured = {}
+    model.classifier.register_forward_hook(lambda module, inputs, output: captured.update(x=inputs[0][0].numpy().copy()))
+    split, _ = load_split(protocol_corpora(protocol), data_dir, "core7", calm="merge", protocol=protocol, fold=fold)
+    gate, arrays = default_gate(), {}
+    for part in ("train", "validation", "test"):
+        rows = split[part]
+        logits, embeddings, speech = [], [], []
+        for path_ in tqdm(rows["path"], desc=f"{part} clips"):
+            wave = load_audio(path_, feature_extractor.sampling_rate)
+            speech.append(bool(gate(wave)))
+            logits.append(clip_logits(model, feature_extractor, wave))
+            embeddings.append(captured["x"])
+        arrays.update({f"{part}_logits": np.stack(logits), f"{part}_embedding": np.stack(embeddings),
+                       f"{part}_speech": np.array(speech), **{f"{part}_{key}": np.array(rows[key])
+                                                               for key in ("label", "speaker", "corpus")}})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+
+
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    return normalize_log(np.asarray(x, dtype=np.float64))
+
+
+class Head:
+    """The session head: logistic regression on speaker-standardized embeddings, and the emotions' mean
+    standardized embedding (``centroids (labels, dims)``) for the mix correction."""
+
+    def __init__(self, train: dict, num_labels: int, c: float):
+        z = standardize_by_group(train["embedding"], train["speaker"])
+        self.model = fit_probe(z, train["label"], c=c)
+        self.classes = list(self.model.classes_)
+        self.num_labels = num_labels
+        self.centroids = np.stack([z[train["label"] == k].mean(axis=0) if k in self.classes else np.zeros(z.shape[1])
+                                   for k in range(num_labels)])
+
+    def log_probabilities(self, z: np.ndarray) -> np.ndarray:
+        p = np.full((len(z), self.num_labels), 1e-30)
+        p[:, self.classes] = self.model.predict_proba(z)
+        return np.log(p)
+
+    def session(self, embeddings: np.ndarray, mix: bool) -> np.ndarray:
+        """Session mode's log probabilities ``(clips, labels)`` for one session's ``embeddings (clips, dims)``."""
+        z = standardize_by_group(embeddings, np.zeros(len(embeddings)))
+        if not mix:
+            return self.log_probabilities(z)
+        share = np.zeros(self.num_labels)
+        share[self.classes] = 1 / len(self.classes)
+        for _ in range(MIX_ROUNDS):  # the session's mix, as the head hears it once the mix's offset is back
+            share = np.exp(self.log_probabilities(z + share @ self.centroids)).mean(axis=0)
+        return self.log_probabilities(z + share @ self.centroids)
+
+
+def session_modes(parts: dict, config: dict, num_labels: int) -> dict:
+    """``{design: fn(part, rows) -> log probabilities (len(rows), labels)}``."""
+    temperature = config.get("calibration_temperature") or 1.0
+    population = parts["validation"]["logits"] / temperature
+    labels = parts["validation"]["label"]
+    reference = np.mean([population[labels == k].mean(axis=0) for k in np.unique(labels)], axis=0)
+    means, spread = np.asarray(config["adaptation_class_means"]), config["adaptation_spread"]
+    heads = {"head": Head(parts["train"], num_labels, 0.1), "head_mix": Head(parts["train"], num_labels, 0.01)}
+    return {
+        "shipped": lambda part, rows: adapt_session(log_softmax(part["logits"][rows] / temperature), means, spread),
+        "center": lambda part, rows: log_softmax(part["logits"][rows] / temperature
+                                                 - (part["logits"][rows] / temperature).mean(axis=0) + reference),
+        "head": lambda part, rows: heads["head"].session(part["embedding"][rows], mix=False),
+        "head_mix": lambda part, rows: heads["head_mix"].session(part["embedding"][rows], mix=True),
+    }
+
+
+def session_table(part: dict, names: list[str], temperature: float, modes: dict) -> dict:
+    """``{kind: {"clip": {"ua", "wa"}, design: {"ua", "wa"}}}`` on ``part``'s own emotions."""
+    columns = sorted(set(part["label"].tolist()))
+    position = {k: i for i, k in enumerate(columns)}
+    scored = [names[k] for k in columns]
+    clip = log_softmax(part["logits"] / temperature)
+    out = {}
+    for kind in SESSION_KINDS:
+        chosen = sessions(part["speaker"], part["label"], kind, names.index("neutral"))
+        references = np.array([position[k] for rows in chosen for k in part["label"][rows]])
+        row = {"sessions": len(chosen), "clips": len(references)}
+        for design, fn in {"clip": lambda p, rows: clip[rows], **modes}.items():
+            predicted = np.concatenate([decide(fn(part, rows), columns) for rows in chosen])
+            m = ser_metrics(predicted, references, scored)
+            row[design] = {"ua": round(m["ua"], 4), "wa": round(m["wa"], 4)}
+        out[kind] = row
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="a trained model's folder (required unless --render)")
+    parser.add_argument("--protocol", default="leave-one-corpus-out")
+    parser.add_argument("--fold", type=int, default=1)
+    parser.add_argument("--data-dir", default="../shared/data")
+    parser.add_argument("--cache", default="outputs/session_screen")
+    parser.add_argument("--name", help="the row's name in the report (default: the model folder's)")
+    parser.add_argument("--output", default="docs/reports/session_mode/screen.json")
+    parser.add_argument("--merge", action="store_true", help="add this model's rows to the --output report's")
+    parser.add_argument("--render", action="store_true", help="only write --output's table (.md) from its JSON")
+    args = parser.parse_args()
+    output = Path(args.output)
+    if args.render:
+        return write_table(json.loads(output.read_text()), output.with_suffix(".md"))
+    if not args.model:
+        parser.error("--model is required")
+
+    from ser_hf.data.labels import get_label_set
+
+    parts = scored_parts(args.model, args.protocol, args.fold, args.data_dir, Path(args.cache))
+    config = json.loads((Path(args.model) / "config.json").read_text())
+    names = list(get_label_set("core7"))
+    modes = session_modes(parts, config, len(names))
+    temperature = config.get("calibration_temperature") or 1.0
+    rows = {}
+    for part in ("validation", "test"):
+        for corpus in np.unique(parts[part]["corpus"]):
+            keep = parts[part]["corpus"] == corpus
+            subset = {key: value[keep] for key, value in parts[part].items()}
+            rows[f"{part}/{corpus}"] = session_table(subset, names, temperature, modes)
+            print(part, corpus, json.dumps(rows[f"{part}/{corpus}"]), flush=True)
+    name = args.name or Path(args.model).name
+    report = json.loads(output.read_text()) if args.merge and output.is_file() else {"models": {}}
+    report["models"][name] = {"model": args.model, "protocol": args.protocol, "fold": args.fold, "rows": rows}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    write_table(report, output.with_suffix(".md"))
+
+
+def write_table(report: dict, path: Path) -> None:
+    """10-clip sessions' UA and skewed sessions' WA per model, part/corpus and design, against clip mode."""
+    lines = [f"<!-- written by recipes/scripts/session_screen.py from {path.with_suffix('.json').name} -->",
+             ("Session mode against clip mode (UA on 10-clip sessions, 5 draws per speaker; WA on skewed sessions: every "
+             "neutral clip and 3 of each other emotion), each speaker's clips scored on its corpus's own emotions."), "",
+             "| model | speakers | clip UA (10) | " + " | ".join(f"{d} UA (10)" for d in DESIGNS)
+             + " | clip WA (skewed) | " + " | ".join(f"{d} WA (skewed)" for d in DESIGNS) + " |",
+             "|---|---|" + "---:|" * (2 * len(DESIGNS) + 2)]
+    for name, entry in report["models"].items():
+        for where, table in entry["rows"].items():
+            ten, skewed = table["random10"], table.get("skewed")
+            cells = [f"{ten['clip']['ua']:.3f}"] + [f"{ten[d]['ua']:.3f} ({100 * (ten[d]['ua'] - ten['clip']['ua']):+.1f})"
+                                                    for d in DESIGNS]
+            if skewed:
+                cells += [f"{skewed['clip']['wa']:.3f}"] + [
+                    f"{skewed[d]['wa']:.3f} ({100 * (skewed[d]['wa'] - skewed['clip']['wa']):+.1f})" for d in DESIGNS]
+            else:
+                cells += [""] * (len(DESIGNS) + 1)
+            lines.append(f"| {name} | {where.replace('/', ' ')} | " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

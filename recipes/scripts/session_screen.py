@@ -14,7 +14,8 @@ replaced by the population's: the plain per-speaker centring); ``head`` (a linea
 ``C = 0.1``, trained on the training speakers' embeddings standardized by each speaker's own statistics; a session's
 embeddings are standardized by the session's); ``head_mix`` (``C = 0.01``, and the session's emotion mix estimated
 by the head itself over 10 rounds and its expected offset added back, so a neutral-heavy session is not pushed away
-from neutral).
+from neutral); ``mix_clip`` and ``mix_shipped`` (``head_mix``'s log probabilities added to clip mode's, or to
+``shipped``'s).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from ser_hf.scoring.adaptation import adapt_session
 from ser_hf.scoring.decision import decide, normalize_log
 from ser_hf.train.probe import fit_probe, standardize_by_group
 
-DESIGNS = ("shipped", "center", "head", "head_mix")
+DESIGNS = ("shipped", "center", "head", "head_mix", "mix_clip", "mix_shipped")
 MIX_ROUNDS = 10
 
 
@@ -130,6 +131,10 @@ def session_modes(parts: dict, config: dict, num_labels: int) -> dict:
                                                  - (part["logits"][rows] / temperature).mean(axis=0) + reference),
         "head": lambda part, rows: heads["head"].session(part["embedding"][rows], mix=False),
         "head_mix": lambda part, rows: heads["head_mix"].session(part["embedding"][rows], mix=True),
+        "mix_clip": lambda part, rows: log_softmax(heads["head_mix"].session(part["embedding"][rows], mix=True)
+                                                   + log_softmax(part["logits"][rows] / temperature)),
+        "mix_shipped": lambda part, rows: log_softmax(heads["head_mix"].session(part["embedding"][rows], mix=True)
+                                                      + adapt_session(log_softmax(part["logits"][rows] / temperature), means, spread)),
     }
 
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+
+# One thread per test process (torch, ONNX Runtime's intra-op pools): the suite runs two workers on two cores, and two
+# workers each taking every core (and the processes they start) ran it a third slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 import subprocess
 from pathlib import Path
 

@@ -366,3 +366,103 @@ def test_a_one_emotion_session_is_not_pushed_away_from_its_emotion():
     nan = np.vstack([log_p, np.full(4, np.nan)])
     assert np.isnan(adapt_session(nan, means, spread)[-1]).all()
     assert not np.isnan(adapt_session(nan, means, spread)[:-1]).any()
+
+
+def _speakers_clips(rng, centroids, counts, offset, scale=1.0, noise=0.6):
+    """Embeddings ``(clips, dims)`` of one speaker: ``counts[k]`` clips of emotion k around ``centroids[k]``, the
+    whole voice scaled by ``scale`` and moved by ``offset``."""
+    labels = np.repeat(np.arange(len(counts)), counts)
+    x = centroids[labels] + noise * rng.standard_normal((len(labels), centroids.shape[1]))
+    return scale * x + offset, labels
+
+
+def _trained_head(rng, centroids):
+    from ser_hf.scoring.adaptation import SessionHead
+
+    rows, labels, speakers = [], [], []
+    for speaker in range(24):
+        x, y = _speakers_clips(rng, centroids, [12] * len(centroids), 3 * rng.standard_normal(centroids.shape[1]),
+                               rng.uniform(0.7, 1.4))
+        rows.append(x)
+        labels.append(y)
+        speakers += [speaker] * len(y)
+    return SessionHead.fit(np.concatenate(rows), np.concatenate(labels), np.array(speakers), len(centroids))
+
+
+def test_the_session_head_takes_a_new_speakers_voice_out_and_keeps_a_one_emotion_session():
+    """Speakers whose voices move every clip by an offset larger than the emotions' spread: a classifier of raw
+    embeddings cannot tell a new speaker's emotions apart, the session head (statistics of the session itself) can;
+    and a session of mostly neutral clips stays neutral (the session's mix is added back)."""
+    from ser_hf.scoring.adaptation import SessionHead
+
+    rng = np.random.default_rng(0)
+    centroids = 2.0 * rng.standard_normal((4, 8))
+    head = _trained_head(rng, centroids)
+    offset = 4 * rng.standard_normal(8)
+    balanced, labels = _speakers_clips(rng, centroids, [6, 6, 6, 6], offset, 1.2)
+    answers = head.log_probabilities(balanced, head.session(balanced)).argmax(axis=1)
+    assert (answers == labels).mean() >= 0.9
+    raw = np.argmin(((balanced[:, None] - centroids[None]) ** 2).sum(axis=2), axis=1)  # the voice unremoved
+    assert (raw == labels).mean() < 0.6
+
+    skewed, labels = _speakers_clips(rng, centroids, [30, 2, 2, 2], offset, 1.2)
+    answers = head.log_probabilities(skewed, head.session(skewed)).argmax(axis=1)
+    assert (answers[labels == 0] == 0).mean() >= 0.9
+    # The head travels in a config and back unchanged (to its rounding).
+    again = SessionHead(**head.to_dict())
+    np.testing.assert_allclose(again.log_probabilities(skewed, again.session(skewed)),
+                               head.log_probabilities(skewed, head.session(skewed)), atol=1e-3)
+
+
+def test_session_mode_with_a_head_adds_it_to_the_shift_and_keeps_clips_without_speech_apart():
+    from ser_hf.scoring.adaptation import adapt_session, fit_session, population_statistics
+
+    rng = np.random.default_rng(1)
+    centroids = 2.0 * rng.standard_normal((4, 8))
+    head = _trained_head(rng, centroids)
+    embeddings, labels = _speakers_clips(rng, centroids, [5, 5, 5, 5], 4 * rng.standard_normal(8))
+    log_p = normalize_log(rng.standard_normal((len(labels), 4)))
+    means, spread = population_statistics(log_p, labels, 4)
+    fit = fit_session(log_p, means, spread, embeddings, head)
+    expected = normalize_log(log_p - fit.offset + head.log_probabilities(embeddings, fit.statistics))
+    np.testing.assert_allclose(adapt_session(log_p, means, spread, embeddings, head), expected, atol=1e-9)
+    with pytest.raises(SerError, match="embeddings"):
+        fit.apply(log_p)
+    log_p[-1], embeddings[-1] = np.nan, np.nan  # no speech: left out of the fit, stays NaN
+    adapted = adapt_session(log_p, means, spread, embeddings, head)
+    assert np.isnan(adapted[-1]).all() and not np.isnan(adapted[:-1]).any()
+
+
+def test_a_model_with_a_session_head_answers_sessions_with_it_segments_included(session_folder, tmp_path):
+    """The recognizer's session mode is :func:`fit_session` with the model's head on the clips' embeddings, applied to
+    each clip and to each window of a long one (the clips' answers computed here by hand)."""
+    import shutil
+
+    from ser_hf.scoring.adaptation import SessionHead, fit_session, session_statistics
+
+    folder = tmp_path / "headed"
+    shutil.copytree(session_folder, folder)
+    recognizer = EmotionRecognizer.from_pretrained(folder, vad=False)
+    population = [recognizer.score_clip(voice(1.5, seed=200 + i), 16000) for i in range(40)]
+    assert population[0].embedding.shape == (recognizer.model.config.hidden_size * 2,)
+    head = SessionHead.fit(np.stack([s.embedding for s in population]),
+                           np.arange(40) % len(LABELS), np.repeat(np.arange(4), 10), len(LABELS))
+    config = json.loads((folder / "config.json").read_text())
+    config["session_head"] = head.to_dict()
+    (folder / "config.json").write_text(json.dumps(config))
+
+    clips = [voice(1.5, seed=300 + i) for i in range(11)] + [voice(9.0, seed=311)]  # the last one in windows
+    headed = EmotionRecognizer.from_pretrained(folder, vad=False, adapt=True)
+    answered = headed.predict(clips, 16000)
+    scored = [headed.score_clip(c, 16000) for c in clips]
+    assert len(scored[-1].windows) > 1 and all(w.embedding is not None for w in scored[-1].windows)
+    means, spread = session_statistics(headed.model.config)
+    fit = fit_session(np.stack([s.log_probabilities for s in scored]), means, spread,
+                      np.stack([s.embedding for s in scored]), SessionHead.from_config(headed.model.config))
+    assert fit.statistics is not None
+    for prediction, s in zip(answered, scored):
+        expected = fit.apply(s.log_probabilities, s.embedding)
+        assert prediction.label == LABELS[int(np.argmax(expected))]
+        assert prediction.scores[prediction.label] == pytest.approx(float(np.exp(expected.max())), abs=1e-4)
+    for segment, window in zip(answered[-1].segments, scored[-1].windows):
+        assert segment.label == LABELS[int(np.argmax(fit.apply(window.log_probabilities, window.embedding)))]

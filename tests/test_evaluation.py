@@ -270,6 +270,17 @@ def test_the_yardstick_scores_every_speaker_of_the_held_out_corpus_with_session_
     assert sessions["skewed"]["clips"] == 4
     assert sessions["all"]["clip"]["ua"] == pytest.approx(metrics["ua"])  # clip mode over all clips is the report's
     assert "## Sessions: clip mode and session mode" in (tmp_path / "out" / "report.md").read_text()
+    from ser_hf.scoring.adaptation import SessionHead  # with a session head, sessions are answered with it too
+
+    dims, rng = 2 * config["hidden_size"], np.random.default_rng(0)
+    config["session_head"] = SessionHead.fit(rng.standard_normal((40, dims)), np.arange(40) % 7, np.arange(40) // 10,
+                                             7).to_dict()
+    (model / "config.json").write_text(json.dumps(config))
+    headed = run_cli("evaluate", "--model", str(model), "--corpus", "tess", "--protocol", "leave-one-corpus-out",
+                     "--fold", "3", "--data-dir", str(data), "--output-dir", str(tmp_path / "headed"), "--no-vad")
+    assert headed.returncode == 0, headed.stderr
+    with_head = json.loads((tmp_path / "headed" / "metrics.json").read_text())["sessions"]
+    assert with_head["all"]["clip"] == sessions["all"]["clip"]  # clip mode is the same; session mode uses the head
     no_statistics = save_model(tmp_path / "plain", CORE7)
     evaluate_model(no_statistics, "tess", data, tmp_path / "plain_out", progress=False, vad=False)
     assert "sessions" not in json.loads((tmp_path / "plain_out" / "metrics.json").read_text())
@@ -288,3 +299,12 @@ def test_calibrate_writes_the_temperature_and_session_statistics_of_the_validati
     result = json.loads(fitted.stdout)
     assert json.loads((model / "config.json").read_text())["calibration_temperature"] == result["temperature"]
     assert result["num_records"] > 0 and result["part"] == "validation"
+    one_emotion = run_cli("calibrate", "--model", str(model), "--data-dir", str(data), "--session-head")
+    assert one_emotion.returncode == 1 and "at least two emotions" in one_emotion.stderr  # fold 1 trains on one clip
+    headed = run_cli("calibrate", "--model", str(model), "--data-dir", str(data), "--protocol", "leave-one-corpus-out",
+                     "--fold", "3", "--keep-temperature", "--session-head", "--no-vad", "--write", "--json")
+    assert headed.returncode == 0, headed.stderr
+    head = json.loads((model / "config.json").read_text())["session_head"]
+    dims = 2 * json.loads((model / "config.json").read_text())["hidden_size"]  # the CNN's pooled mean and std
+    assert np.asarray(head["weight"]).shape == (7, dims) and np.asarray(head["centroids"]).shape == (7, dims)
+    assert len(head["bias"]) == 7 and head == json.loads(headed.stdout)["session_head"]

@@ -357,8 +357,9 @@ def test_onnx_backends_give_the_torch_answers_through_the_same_scoring_path(tmp_
         model.save_pretrained(model_dir)
         backbone_feature_extractor(model.config).save_pretrained(model_dir)
     clips = [voice(2.0, seed=1), voice(9.0, seed=2)]  # one scored whole, one in windows
-    torch_answers = [EmotionRecognizer.from_pretrained(model_dir, vad=False).predict(c, sampling_rate=16000)
-                     for c in clips]
+    torch_recognizer = EmotionRecognizer.from_pretrained(model_dir, vad=False)
+    torch_answers = [torch_recognizer.predict(c, sampling_rate=16000) for c in clips]
+    torch_embeddings = [torch_recognizer.score_clip(c, 16000).embedding for c in clips]  # session mode's input
     for backend, tolerance in (("onnx", 1e-4), ("onnx-int8", 0.1)):
         recognizer = EmotionRecognizer.from_pretrained(model_dir, vad=False, backend=backend)
         assert type(recognizer.model).__name__ == "OnnxModel"
@@ -368,6 +369,9 @@ def test_onnx_backends_give_the_torch_answers_through_the_same_scoring_path(tmp_
             assert max(abs(got.scores[k] - expected.scores[k]) for k in expected.scores) < tolerance, backend
             if backend == "onnx":
                 assert got.label == expected.label
+        for clip, expected in zip(clips, torch_embeddings):
+            np.testing.assert_allclose(recognizer.score_clip(clip, 16000).embedding, expected,
+                                       atol=1e-3 if backend == "onnx" else 0.5 * np.abs(expected).max())
     assert len(list((tmp_path / "cache" / "onnx").glob("*/model.onnx"))) == 1  # exported once, then reused
     int8_graphs = list((tmp_path / "cache" / "onnx").glob("*/model.int8.onnx"))
     assert len(int8_graphs) == 1

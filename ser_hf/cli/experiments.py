@@ -185,13 +185,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     result = calibrate_model(args.model, args.data_dir, protocol=args.protocol, fold=args.fold, calm=args.calm,
                              label_set=args.label_set, write=args.write, progress=not args.json,
-                             keep_temperature=args.keep_temperature)
+                             keep_temperature=args.keep_temperature, session_head=args.session_head,
+                             vad=args.vad)
     if args.json:
         print_json(result)
     else:
         print(f"temperature {result['temperature']:g} on {result['num_records']} clips of the validation speakers of "
               f"{result['protocol']} fold {result['fold']} (UA {result['ua']:.3f}): expected calibration error "
-              f"{result['ece_before']:.3f} -> {result['ece_after']:.3f}" + ("; written to config.json" if args.write else ""))
+              f"{result['ece_before']:.3f} -> {result['ece_after']:.3f}"
+              + ("; session head fitted on the training speakers" if args.session_head else "")
+              + ("; written to config.json" if args.write else ""))
     return 0
 
 
@@ -258,6 +261,10 @@ def add_commands(commands, parser_class) -> None:
                                                                 "statistics in the model's config.json")
     calibrate.add_argument("--keep-temperature", action="store_true",
                            help="keep the model's temperature: fit (and write) session mode's statistics only")
+    calibrate.add_argument("--vad", action=argparse.BooleanOptionalAction, default=True,
+                           help="the speech gate's voice activity detection (--no-vad: the energy gate alone)")
+    calibrate.add_argument("--session-head", action="store_true",
+                           help="also fit session mode's head on the training speakers' embeddings (scores them all)")
     calibrate.add_argument("--json", action="store_true")
     calibrate.set_defaults(func=cmd_calibrate)
 

@@ -1,5 +1,6 @@
 """``ser-hf calibrate``: a trained model's temperature and session mode's population statistics, fitted on the
-validation speakers of a protocol's fold and written into its ``config.json`` (no weight changes)."""
+validation speakers of a protocol's fold, and its session head, fitted on the training speakers' embeddings; written
+into its ``config.json`` (no weight changes)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import numpy as np
 from ..data.audio_files import load_audio
 from ..data.protocols import protocol_corpora
 from ..data.splits import load_split
+from ..models.errors import SerError
+from ..scoring.adaptation import SessionHead
 from ..scoring.decision import normalize_log, softmax
 from ..scoring.loading import load_model, resolve_model_dir
+from ..scoring.speech import default_gate
 from .calibration import expected_calibration_error, fit_calibration
 from .evaluate import label_columns, model_labels, score_clips
 from .metrics import ser_metrics
@@ -19,13 +23,15 @@ from .metrics import ser_metrics
 
 def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fold: int = 1, calm: str = "merge",
                     label_set: str | None = None, write: bool = False, progress: bool = True,
-                    keep_temperature: bool = False) -> dict:
+                    keep_temperature: bool = False, session_head: bool = False, vad: bool = True) -> dict:
     """Fit ``model``'s temperature on the validation speakers of ``fold`` of ``protocol`` (never its test speakers),
     and the population statistics of session mode on the same clips at that temperature
     (:func:`ser_hf.scoring.adaptation.population_statistics`); with ``write``, store them in the model folder's
     ``config.json`` (``calibration_temperature``, ``adaptation_class_means``, ``adaptation_spread``; no weight
     changes). ``keep_temperature`` keeps the model's own temperature (the statistics are fitted at it, and only they
-    are written). Returns them, the validation UA and the ECE before and after."""
+    are written). With ``session_head``, the training speakers' clips are scored too and session mode's head fitted
+    on their embeddings (:class:`ser_hf.scoring.adaptation.SessionHead`; ``session_head`` in the config). Returns
+    them, the validation UA and the ECE before and after."""
 
     network, feature_extractor = load_model(model)
     own_temperature = float(getattr(network.config, "calibration_temperature", None) or 1.0)
@@ -37,7 +43,8 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     columns = label_columns(labels, split_labels)
     waves = (load_audio(path, feature_extractor.sampling_rate) for path in part["path"])
     log_probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                               total=len(part), desc="Scoring the validation speakers")
+                                               total=len(part), desc="Scoring the validation speakers",
+                                               gate=default_gate(vad))
     references = np.asarray(part["label"])
     fitted = fit_calibration(log_probabilities, references, columns, own_temperature if keep_temperature else None)
     temperature = fitted["calibration_temperature"]
@@ -49,6 +56,9 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
               "ece_after": expected_calibration_error(softmax(scored, temperature), references[kept]),
               "adaptation_class_means": fitted["adaptation_class_means"],
               "adaptation_spread": fitted["adaptation_spread"]}
+    if session_head:
+        result["session_head"] = fit_session_head(network, feature_extractor, split["train"], columns, progress,
+                                                  vad).to_dict()
     if write:
         path = resolve_model_dir(model) / "config.json"
         config = json.loads(path.read_text())
@@ -56,5 +66,21 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
             config["calibration_temperature"] = temperature
         config["adaptation_class_means"] = result["adaptation_class_means"]
         config["adaptation_spread"] = result["adaptation_spread"]
+        if session_head:
+            config["session_head"] = result["session_head"]
         path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
     return result
+
+
+def fit_session_head(network, feature_extractor, part, columns: list[int], progress: bool = True,
+                     vad: bool = True) -> SessionHead:
+    """Session mode's head fitted on the embeddings of ``part``'s clips with speech (a split's training speakers:
+    ``label`` indexes the model's ``columns``, ``speaker`` groups them)."""
+    waves = (load_audio(path, feature_extractor.sampling_rate) for path in part["path"])
+    _, _, embeddings = score_clips(network, feature_extractor, waves, columns, progress=progress, total=len(part),
+                                   desc="Scoring the training speakers", gate=default_gate(vad), embeddings=True)
+    if embeddings is None:
+        raise SerError("This model returns no embeddings, so it can have no session head.")
+    speech = ~np.isnan(embeddings).any(axis=1)
+    labels = np.asarray(columns)[np.asarray(part["label"])[speech]]
+    return SessionHead.fit(embeddings[speech], labels, np.asarray(part["speaker"])[speech], network.config.num_labels)

@@ -84,17 +84,25 @@ def scored_clips(corpus: str, data_dir, labels: list[str], calm: str, protocol: 
 
 def score_clips(model, feature_extractor, waveforms: Iterable[np.ndarray], columns: list[int], *,
                 progress: bool = False, total: int | None = None, desc: str = "Scoring",
-                gate: SpeechGate | None = None, threads: int | None = DEFAULT_THREADS) -> tuple[np.ndarray, np.ndarray]:
+                gate: SpeechGate | None = None, threads: int | None = DEFAULT_THREADS, embeddings: bool = False):
     """``(log_probabilities (clips, num_model_labels), predicted (clips,))``: each clip scored by ``score_waveform``
     on ``threads`` torch threads (``None``: torch's setting); ``predicted`` is :func:`ser_hf.scoring.decision.decide`
-    over ``columns`` (an index into them, the argmax over those labels), -1 where there was no speech (its row is NaN)."""
-    rows = []
+    over ``columns`` (an index into them, the argmax over those labels), -1 where there was no speech (its row is NaN).
+    With ``embeddings``, a third item: the clips' embeddings ``(clips, dims)`` (NaN without speech), or ``None`` from a
+    model that returns none."""
+    rows, pooled = [], []
     with inference_threads(threads):  # torch's default on a busy machine: 15x slower here (the default model)
         for wave in tqdm(waveforms, desc=desc, total=total, disable=not progress):
-            log_probabilities = score_waveform(model, feature_extractor, wave, gate=gate).log_probabilities
-            rows.append(np.full(model.config.num_labels, np.nan) if log_probabilities is None else log_probabilities)
+            scored = score_waveform(model, feature_extractor, wave, gate=gate)
+            rows.append(np.full(model.config.num_labels, np.nan) if scored.log_probabilities is None
+                        else scored.log_probabilities)
+            pooled.append(scored.embedding)
     log_probabilities = np.stack(rows) if rows else np.zeros((0, model.config.num_labels))
-    return log_probabilities, decide(log_probabilities, columns)
+    if not embeddings:
+        return log_probabilities, decide(log_probabilities, columns)
+    dims = next((e.shape[0] for e in pooled if e is not None), None)
+    stacked = None if dims is None else np.stack([np.full(dims, np.nan) if e is None else e for e in pooled])
+    return log_probabilities, decide(log_probabilities, columns), stacked
 
 
 def write_predictions(path: str | os.PathLike, rows, probabilities: np.ndarray, predicted: np.ndarray,
@@ -218,15 +226,15 @@ def score_and_report(network, feature_extractor, dataset, labels: list[str], out
     rate = feature_extractor.sampling_rate
     waves = (load_audio(path, rate) for path in dataset["path"])
     gate = default_gate(vad)
-    log_probabilities, predicted = score_clips(network, feature_extractor, waves, columns, progress=progress,
-                                               total=len(dataset), desc=f"Evaluating on {desc}", gate=gate,
-                                               threads=threads)
+    log_probabilities, predicted, embeddings = score_clips(
+        network, feature_extractor, waves, columns, progress=progress, total=len(dataset),
+        desc=f"Evaluating on {desc}", gate=gate, threads=threads, embeddings=True)
     probabilities = np.exp(log_probabilities)
     from .sessions import model_session_adapter, session_metrics
 
     adapt = model_session_adapter(network.config)
-    sessions = session_metrics(log_probabilities, np.asarray(dataset["label"]),
-                               np.asarray(dataset["speaker"]), columns, labels, adapt) if adapt is not None else None
+    sessions = session_metrics(log_probabilities, np.asarray(dataset["label"]), np.asarray(dataset["speaker"]),
+                               columns, labels, adapt, embeddings) if adapt is not None else None
     metrics = write_report(output_dir, predicted, np.asarray(dataset["label"]), labels, rows=dataset,
                            skipped=[vars(s) for s in skipped], title=title, probabilities=probabilities[:, columns],
                            temperature=temperature_of(network), left_out=left_out, calm=calm, sessions=sessions)

@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from ..models.errors import SerError
-from ..scoring.adaptation import adapt_session, session_statistics
+from ..scoring.adaptation import SessionHead, adapt_session, session_statistics
 from ..scoring.decision import decide
 from .metrics import ser_metrics
 
@@ -40,15 +40,17 @@ def sessions(speakers: np.ndarray, labels: np.ndarray, kind: str, neutral: int |
 
 
 def session_metrics(log_probabilities: np.ndarray, labels: np.ndarray, speakers: np.ndarray, columns: list[int],
-                    names: list[str], adapt: Callable[[np.ndarray], np.ndarray]) -> dict:
+                    names: list[str], adapt: Callable, embeddings: np.ndarray | None = None) -> dict:
     """``{kind: {"clip": {"ua", "wa"}, "session": {"ua", "wa"}, "clips", "sessions"}}`` over the clips with speech
     (``log_probabilities (clips, num_model_labels)``; ``labels (clips,)`` index ``names``, the labels scored, which
-    are the model's ``columns``); ``adapt`` turns one session's log probabilities into session mode's."""
+    are the model's ``columns``); ``adapt`` turns one session's log probabilities (and, with ``embeddings (clips,
+    dims)``, their embeddings: ``adapt(log_probabilities, embeddings)``) into session mode's."""
     log_probabilities = np.asarray(log_probabilities, dtype=np.float64)
     speech = ~np.isnan(log_probabilities).any(axis=1)
     rows_with_speech = np.flatnonzero(speech)
     labels, speakers = np.asarray(labels)[speech], np.asarray(speakers)[speech]
     scores = log_probabilities[speech]
+    pooled = None if embeddings is None else np.asarray(embeddings, dtype=np.float64)[speech]
     neutral = names.index("neutral") if "neutral" in names else None
     result = {}
     for kind in SESSION_KINDS:
@@ -58,7 +60,8 @@ def session_metrics(log_probabilities: np.ndarray, labels: np.ndarray, speakers:
         clip, session = [], []
         for rows in chosen:
             clip.append(decide(scores[rows], columns))
-            session.append(decide(adapt(scores[rows]), columns))
+            adapted = adapt(scores[rows]) if pooled is None else adapt(scores[rows], pooled[rows])
+            session.append(decide(adapted, columns))
         references = np.concatenate([labels[rows] for rows in chosen])
         result[kind] = {"clips": int(len(references)), "sessions": len(chosen)}
         for mode, predicted in (("clip", clip), ("session", session)):
@@ -67,11 +70,13 @@ def session_metrics(log_probabilities: np.ndarray, labels: np.ndarray, speakers:
     return result
 
 
-def model_session_adapter(config) -> Callable[[np.ndarray], np.ndarray] | None:
+def model_session_adapter(config) -> Callable | None:
     """Session mode of a model whose config holds its population statistics (``adaptation_class_means``,
-    ``adaptation_spread``), else ``None``."""
+    ``adaptation_spread``, and its ``session_head`` where it has one): ``adapt(log_probabilities, embeddings or
+    None)``; ``None`` without them."""
     try:
         means, spread = session_statistics(config)
     except SerError:
         return None
-    return lambda log_p: adapt_session(log_p, means, spread)
+    head = SessionHead.from_config(config)
+    return lambda log_p, embeddings=None: adapt_session(log_p, means, spread, embeddings, head)

@@ -17,13 +17,12 @@ import numpy as np
 from ..data.audio_files import DEFAULT_SAMPLING_RATE, load_audio
 from ..models.audio import normalize_audio
 from ..models.errors import SerError
+from ..scoring.adaptation import SessionAdapter, SessionHead, fit_session, new_adapter, session_statistics
+from ..scoring.decision import MIN_CLIP_S, TOO_SHORT, answer
 from ..scoring.loading import load_model
-from ..scoring.adaptation import SessionAdapter, new_adapter, session_offset, session_statistics
-from ..scoring.decision import MIN_CLIP_S, TOO_SHORT, answer, normalize_log
 from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_log_probabilities, score_waveform
 from ..scoring.speech import SpeechGate, default_gate
 from ..scoring.threads import DEFAULT_THREADS, inference_threads
-
 
 
 @dataclass
@@ -95,7 +94,7 @@ class EmotionRecognizer:
     def log_probabilities(self, waveform: np.ndarray) -> np.ndarray:
         """Log probabilities ``(num_labels,)`` of one mono waveform ``(samples,)`` at the model's rate, in one pass."""
         with inference_threads(self.threads):
-            return clip_log_probabilities(self.model, self.feature_extractor, waveform)
+            return clip_log_probabilities(self.model, self.feature_extractor, waveform)[0]
 
     def waveform(self, audio, sampling_rate: int | None = None) -> np.ndarray:
         """A path or an array -> the mono float32 waveform ``(samples,)`` at the model's rate."""
@@ -183,17 +182,19 @@ class EmotionRecognizer:
 
     def answer_session(self, scored: list[ClipScore], paths: list[str | None], top_k: int | None = None
                        ) -> list[Prediction]:
-        """The second pass of :meth:`predict_session`: the speaker's shift and the session's emotion mix fitted to
-        every clip with speech (:func:`ser_hf.scoring.adaptation.session_offset`), then taken out of each clip's and
-        each segment's scores."""
+        """The second pass of :meth:`predict_session`: the session fitted to every clip with speech
+        (:func:`ser_hf.scoring.adaptation.fit_session`: the speaker's shift and the session's emotion mix, and the
+        model's session head on the clips' embeddings where it has one), then applied to each clip and segment."""
         means, spread = session_statistics(self.model.config)
-        rows = [s.log_probabilities for s in scored if s.has_speech]
-        offset = session_offset(np.stack(rows), means, spread)[0] if rows else np.zeros(len(self.labels))
-        for s in scored:
-            if s.has_speech:
-                s.log_probabilities = normalize_log(s.log_probabilities - offset)
+        head = SessionHead.from_config(self.model.config)
+        spoken = [s for s in scored if s.has_speech]
+        if spoken:
+            embeddings = np.stack([s.embedding for s in spoken]) if head and spoken[0].embedding is not None else None
+            fit = fit_session(np.stack([s.log_probabilities for s in spoken]), means, spread, embeddings, head)
+            for s in spoken:
+                s.log_probabilities = fit.apply(s.log_probabilities, s.embedding)
                 for window in s.windows:
-                    window.log_probabilities = normalize_log(window.log_probabilities - offset)
+                    window.log_probabilities = fit.apply(window.log_probabilities, window.embedding)
         return [self._prediction(s, path, top_k, True) for s, path in zip(scored, paths)]
 
     def predict_session(self, clips, sampling_rate: int | None = None, top_k: int | None = None) -> list[Prediction]:

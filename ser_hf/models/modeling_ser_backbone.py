@@ -6,11 +6,10 @@ import torch
 from torch import nn
 from transformers import AutoConfig, PreTrainedModel
 from transformers import initialization as init
-from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_ser_backbone import SerBackboneConfig
 from .encoders import encoder_adapter
-from .pooling import AttentiveStatisticsPooling, classification_loss, init_layer, spec_augment
+from .pooling import AttentiveStatisticsPooling, SerClassifierOutput, classification_loss, init_layer, spec_augment
 
 
 def encoder_config(config: SerBackboneConfig):
@@ -45,7 +44,8 @@ class SerBackboneForAudioClassification(SerBackbonePreTrainedModel):
     Whisper: ``forward(input_features (batch, 80, frames), attention_mask (batch, frames))``, the log-mel of
     ``WhisperFeatureExtractor``, run unpadded (:class:`~ser_hf.models.encoders.WhisperAdapter`).
     wav2vec2 family: ``forward(input_values (batch, samples), attention_mask (batch, samples))``.
-    Returns a ``SequenceClassifierOutput`` with ``logits (batch, num_labels)`` and, with labels, ``loss``.
+    Returns a ``SerClassifierOutput`` with ``logits (batch, num_labels)``, ``embeddings (batch, 2 * conv_channels)``
+    and, with labels, ``loss``.
     """
 
     def __init__(self, config: SerBackboneConfig):
@@ -107,7 +107,7 @@ class SerBackboneForAudioClassification(SerBackbonePreTrainedModel):
         labels: torch.Tensor | None = None,
         input_values: torch.Tensor | None = None,
         **kwargs,
-    ) -> SequenceClassifierOutput:
+    ) -> SerClassifierOutput:
         inputs = input_features if self.main_input_name == "input_features" else input_values
         if inputs is None:
             raise ValueError(f"This {self.config.backbone_type} model expects `{self.main_input_name}`.")
@@ -123,9 +123,10 @@ class SerBackboneForAudioClassification(SerBackbonePreTrainedModel):
             hidden = states[-1]
         x = hidden.transpose(1, 2) * mask[:, None, :]  # (batch, hidden, frames)
         x = torch.relu(self.head_norm(self.head_conv(x))) * mask[:, None, :]
-        logits = self.classifier(self.dropout(self.pooling(x, mask)))
+        pooled = self.pooling(x, mask)
+        logits = self.classifier(self.dropout(pooled))
         loss = classification_loss(logits, labels, self.config) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return SerClassifierOutput(loss=loss, logits=logits, embeddings=pooled)
 
 
 SerBackboneForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

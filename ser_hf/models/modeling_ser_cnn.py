@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 from transformers import PreTrainedModel
-from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .configuration_ser_cnn import SerCnnConfig
 from .pooling import (
     AttentiveStatisticsPooling,
+    SerClassifierOutput,
     classification_loss,
     conv_output_lengths,
     init_layer,
@@ -50,7 +50,8 @@ class SerCnnForAudioClassification(SerCnnPreTrainedModel):
     """Compact CNN with attentive statistics pooling and a linear head.
 
     ``forward(input_features (batch, num_mel_bins, frames), attention_mask (batch, frames), labels (batch,))``
-    returns a ``SequenceClassifierOutput`` with ``logits (batch, num_labels)`` and, with labels, ``loss``.
+    returns a ``SerClassifierOutput`` with ``logits (batch, num_labels)``, ``embeddings (batch, 2 * hidden_size)``
+    and, with labels, ``loss``.
     Padded frames are zeroed after every layer, so a clip gives the same logits alone or padded in a batch.
     """
 
@@ -75,7 +76,7 @@ class SerCnnForAudioClassification(SerCnnPreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         **kwargs,
-    ) -> SequenceClassifierOutput:
+    ) -> SerClassifierOutput:
         if input_features.dim() != 3 or input_features.shape[1] != self.config.num_mel_bins:
             raise ValueError(
                 f"Expected input_features of shape (batch, {self.config.num_mel_bins}, frames), got "
@@ -107,7 +108,7 @@ class SerCnnForAudioClassification(SerCnnPreTrainedModel):
         pooled = self.pooling(x, mask[:, 0])
         logits = self.classifier(self.dropout(pooled))
         loss = classification_loss(logits, labels, self.config) if labels is not None else None
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return SerClassifierOutput(loss=loss, logits=logits, embeddings=pooled)
 
 
 SerCnnForAudioClassification.register_for_auto_class("AutoModelForAudioClassification")

@@ -5,9 +5,20 @@ Masks are ``(batch, frames)`` with 1 for real frames and 0 for padding.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from transformers import initialization as init
+from transformers.modeling_outputs import SequenceClassifierOutput
+
+
+@dataclass
+class SerClassifierOutput(SequenceClassifierOutput):
+    """A ``SequenceClassifierOutput`` with ``embeddings (batch, dims)``: the pooled clip the classifier reads (what
+    session mode standardizes per speaker)."""
+
+    embeddings: torch.FloatTensor | None = None
 
 
 def conv_output_lengths(lengths: torch.Tensor, kernel_size: int, stride: int, padding: int, dilation: int = 1) -> torch.Tensor:

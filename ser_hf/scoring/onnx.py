@@ -2,7 +2,8 @@
 
 The graph takes the model's main input (``input_features (batch, features, frames)`` for the CNN and
 Whisper, ``input_values (batch, samples)`` for the wav2vec2 family) with dynamic batch and time axes and
-returns ``logits (batch, num_labels)`` and ``probabilities (batch, num_labels)``. The feature extractor is not
+returns ``logits (batch, num_labels)``, ``probabilities (batch, num_labels)`` and ``embeddings (batch, dims)`` (the
+pooled clip the classifier reads, which session mode standardizes per speaker). The feature extractor is not
 part of the graph: features come from the saved ``preprocessor_config.json`` as for torch.
 
 :class:`OnnxModel` has the small surface :func:`ser_hf.scoring.score_waveform` uses (``main_input_name``,
@@ -27,17 +28,18 @@ from .decision import safe_log
 from .model_files import load_torch_model, resolve_model_dir
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
+OUTPUTS = ("logits", "probabilities", "embeddings")
 
 
-class _LogitsAndProbabilities(torch.nn.Module):
+class _GraphOutputs(torch.nn.Module):
     def __init__(self, model, input_name: str):
         super().__init__()
         self.model = model
         self.input_name = input_name
 
-    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logits = self.model(**{self.input_name: inputs}).logits
-        return logits, torch.softmax(logits, dim=-1)
+    def forward(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        output = self.model(**{self.input_name: inputs})
+        return output.logits, torch.softmax(output.logits, dim=-1), output.embeddings
 
 
 def example_input(model, seconds: float = 3.0) -> torch.Tensor:
@@ -55,7 +57,7 @@ def export_onnx(model_dir: str | os.PathLike | None, output: str | os.PathLike, 
     (dynamic int8 weights, ``onnxruntime.quantization.quantize_dynamic``)."""
     model, _ = load_torch_model(resolve_model_dir(model_dir))
     name = model.main_input_name
-    wrapper = _LogitsAndProbabilities(model, name).eval()
+    wrapper = _GraphOutputs(model, name).eval()
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     time_axis = 1 if name == "input_values" else 2
@@ -66,8 +68,8 @@ def export_onnx(model_dir: str | os.PathLike | None, output: str | os.PathLike, 
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             torch.onnx.export(
                 wrapper, (example_input(model),), str(output), input_names=[name],
-                output_names=["logits", "probabilities"], opset_version=opset, dynamo=False,
-                dynamic_axes={name: {0: "batch", time_axis: "time"}, "logits": {0: "batch"}, "probabilities": {0: "batch"}},
+                output_names=list(OUTPUTS), opset_version=opset, dynamo=False,
+                dynamic_axes={name: {0: "batch", time_axis: "time"}, **{output: {0: "batch"} for output in OUTPUTS}},
             )
     except Exception as err:  # the exporter's own errors are many and unrelated to each other
         raise SerError(f"ONNX export of {model_dir} failed ({type(err).__name__}: {str(err).splitlines()[0]}).") from None
@@ -121,6 +123,7 @@ def cached_onnx(model_dir: str | os.PathLike | None, int8: bool = False) -> Path
     if (folder / name).is_file():
         return folder / name
     digest = hashlib.sha256(json.dumps([INT8_SETTINGS, INT8_EXCLUDED]).encode() if int8 else b"")
+    digest.update(json.dumps(OUTPUTS).encode())  # a graph cached before an output was added is exported again
     for part in ("config.json", "preprocessor_config.json", "model.safetensors"):
         path = folder / part
         if path.is_file():
@@ -163,11 +166,15 @@ class OnnxModel:
     def __call__(self, **inputs) -> SimpleNamespace:
         x = inputs[self.main_input_name]
         x = x.numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-        if "logits" in self.outputs:
-            logits = self.session.run(["logits"], {self.main_input_name: x.astype(np.float32)})[0]
-        else:  # a graph exported before logits were an output: log-probabilities differ from logits by a constant
-            logits = safe_log(self.session.run(None, {self.main_input_name: x.astype(np.float32)})[0]).astype(np.float32)
-        return SimpleNamespace(logits=torch.from_numpy(logits))
+        feed = {self.main_input_name: x.astype(np.float32)}
+        if "logits" not in self.outputs:  # a graph exported before logits were an output: log-probabilities differ
+            logits = safe_log(self.session.run(None, feed)[0]).astype(np.float32)  # from logits by a constant
+            return SimpleNamespace(logits=torch.from_numpy(logits), embeddings=None)
+        names = ["logits"] + (["embeddings"] if "embeddings" in self.outputs else [])  # older graphs have none
+        outputs = dict(zip(names, self.session.run(names, feed)))
+        embeddings = outputs.get("embeddings")
+        return SimpleNamespace(logits=torch.from_numpy(outputs["logits"]),
+                               embeddings=None if embeddings is None else torch.from_numpy(embeddings))
 
     def eval(self) -> "OnnxModel":
         return self
@@ -182,7 +189,7 @@ def onnx_parity(model_dir: str | os.PathLike | None, onnx_path: str | os.PathLik
                 seconds: tuple[float, ...] = (1.0, 3.0, 7.5)) -> float:
     """Largest absolute difference between PyTorch's and onnxruntime's probabilities over clips of ``seconds``."""
     model, _ = load_torch_model(resolve_model_dir(model_dir))
-    wrapper = _LogitsAndProbabilities(model, model.main_input_name).eval()
+    wrapper = _GraphOutputs(model, model.main_input_name).eval()
     session = OnnxModel(onnx_path, model.config, threads=0).session
     worst = 0.0
     torch.manual_seed(0)

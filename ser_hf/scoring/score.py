@@ -65,14 +65,23 @@ def bucketed(inputs: dict, input_name: str, bucket: int = FRAME_BUCKET) -> dict:
 
 
 @torch.inference_mode()
-def clip_logits(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
-    """Logits ``(num_labels,)`` of one mono clip ``(samples,)`` at the feature extractor's rate, in one pass (its frames
-    bucketed where the model takes a mask)."""
+def clip_outputs(model, feature_extractor, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(logits (num_labels,), embedding (dims,) or None)`` of one mono clip ``(samples,)`` at the feature extractor's
+    rate, in one pass (its frames bucketed where the model takes a mask); the embedding is the pooled clip the
+    classifier reads (``None`` for a model or graph that does not return one)."""
     device = getattr(model, "device", torch.device("cpu"))  # a transformers model, or an OnnxModel (CPU)
     inputs = model_inputs(feature_extractor, waveform, model.main_input_name)
     if getattr(model, "takes_attention_mask", True):
         inputs = bucketed(inputs, model.main_input_name)
-    return model(**{k: v.to(device) for k, v in inputs.items()}).logits[0].float().cpu().numpy()
+    output = model(**{k: v.to(device) for k, v in inputs.items()})
+    embeddings = getattr(output, "embeddings", None)
+    return (output.logits[0].float().cpu().numpy(),
+            None if embeddings is None else embeddings[0].float().cpu().numpy())
+
+
+def clip_logits(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
+    """Logits ``(num_labels,)`` of one mono clip ``(samples,)`` (:func:`clip_outputs`)."""
+    return clip_outputs(model, feature_extractor, waveform)[0]
 
 
 def window_starts(num_samples: int, window: int, hop: int) -> list[int]:
@@ -95,11 +104,13 @@ def gated_pieces(waveform: np.ndarray, window: int, hop: int) -> list[tuple[int,
 
 @dataclass
 class WindowScore:
-    """One window of a long clip: ``start`` and ``end`` in seconds, ``log_probabilities (num_labels,)``."""
+    """One window of a long clip: ``start`` and ``end`` in seconds, ``log_probabilities (num_labels,)`` and
+    ``embedding (dims,)`` (``None`` from a model that returns none)."""
 
     start: float
     end: float
     log_probabilities: np.ndarray
+    embedding: np.ndarray | None = None
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -109,11 +120,13 @@ class WindowScore:
 @dataclass
 class ClipScore:
     """A clip's ``log_probabilities (num_labels,)``, ``None`` when no window has speech, and its ``windows``
-    (empty when the clip was scored whole)."""
+    (empty when the clip was scored whole); ``embedding (dims,)``: the pooled clip the classifier reads (the mean over
+    the windows with speech), ``None`` without speech or from a model that returns none."""
 
     log_probabilities: np.ndarray | None
     duration_s: float
     windows: list[WindowScore] = field(default_factory=list)
+    embedding: np.ndarray | None = None
 
     @property
     def has_speech(self) -> bool:
@@ -129,9 +142,11 @@ def temperature_of(model) -> float:
     return float(getattr(model.config, "calibration_temperature", None) or 1.0)
 
 
-def clip_log_probabilities(model, feature_extractor, waveform: np.ndarray) -> np.ndarray:
-    """Log probabilities ``(num_labels,)`` of one clip in one pass: the logits divided by the calibration temperature."""
-    return safe_log(softmax(clip_logits(model, feature_extractor, waveform), temperature_of(model)))
+def clip_log_probabilities(model, feature_extractor, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(log probabilities (num_labels,), embedding (dims,) or None)`` of one clip in one pass: the logits divided by
+    the calibration temperature (:func:`clip_outputs`)."""
+    logits, embedding = clip_outputs(model, feature_extractor, waveform)
+    return safe_log(softmax(logits, temperature_of(model))), embedding
 
 
 def score_waveform(model, feature_extractor, waveform: np.ndarray, *, window_s: float = WINDOW_S,
@@ -145,12 +160,16 @@ def score_waveform(model, feature_extractor, waveform: np.ndarray, *, window_s: 
     pieces = gated_pieces(waveform, window, hop)
     duration = len(waveform) / rate
     if len(pieces) == 1:
-        log_probabilities = clip_log_probabilities(model, feature_extractor, waveform) if gate(waveform) else None
-        return ClipScore(log_probabilities, duration)
+        if not gate(waveform):
+            return ClipScore(None, duration)
+        log_probabilities, embedding = clip_log_probabilities(model, feature_extractor, waveform)
+        return ClipScore(log_probabilities, duration, embedding=embedding)
     windows = []
     for start, piece in pieces:
         if gate(piece):
-            windows.append(WindowScore(round(start / rate, 3), round((start + window) / rate, 3),
-                                       clip_log_probabilities(model, feature_extractor, piece)))
+            log_probabilities, embedding = clip_log_probabilities(model, feature_extractor, piece)
+            windows.append(WindowScore(round(start / rate, 3), round((start + window) / rate, 3), log_probabilities,
+                                       embedding))
     overall = safe_log(np.mean([w.probabilities for w in windows], axis=0)) if windows else None
-    return ClipScore(overall, duration, windows)
+    embedding = np.mean([w.embedding for w in windows], axis=0) if windows and windows[0].embedding is not None else None
+    return ClipScore(overall, duration, windows, embedding)

@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..scoring.adaptation import standardize_by_group  # noqa: F401 (the probes' speaker normalization)
+
 
 def encoder_statistics(paths: Sequence[str], backbone: str = "whisper-tiny.en", max_duration_s: float = 6.0,
                        cache: str | os.PathLike | None = None, progress: bool = True) -> np.ndarray:
@@ -46,19 +48,6 @@ def encoder_statistics(paths: Sequence[str], backbone: str = "whisper-tiny.en", 
         cached.parent.mkdir(parents=True, exist_ok=True)
         np.save(cached, statistics)
     return statistics
-
-
-def standardize_by_group(x: np.ndarray, groups: Sequence) -> np.ndarray:
-    """``x (clips, dims)`` with each group's rows (a speaker's, a corpus's) standardized by that group's own mean and
-    standard deviation (a group of one clip is only centred)."""
-    x = np.asarray(x, dtype=np.float64)
-    groups = np.asarray(groups)
-    out = np.empty_like(x)
-    for group in np.unique(groups):
-        rows = groups == group
-        std = x[rows].std(axis=0) if rows.sum() > 1 else np.ones(x.shape[1])
-        out[rows] = (x[rows] - x[rows].mean(axis=0)) / np.maximum(std, 1e-8)
-    return out
 
 
 def fit_probe(x: np.ndarray, y: np.ndarray, c: float = 0.01, sample_weight: np.ndarray | None = None):

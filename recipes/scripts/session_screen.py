@@ -8,14 +8,14 @@ its logits and its pooled embedding (the classifier's input, ``(2 * channels,)``
 (:func:`ser_hf.evaluation.sessions.sessions`: a speaker's clips, all of them; 10 at random, 5 draws; skewed: every
 neutral clip and 3 of each other emotion); UA and WA in clip mode and session mode over the pooled clips, per corpus.
 
-Designs: ``shipped`` (today's session mode: the log probabilities' offset and mix fitted by EM with the model's
+Designs: ``shipped`` (session mode before the head: the log probabilities' offset and mix fitted by EM with the model's
 population statistics, :func:`ser_hf.scoring.adaptation.adapt_session`); ``center`` (the session's mean logits
 replaced by the population's: the plain per-speaker centring); ``head`` (a linear head, logistic regression with
 ``C = 0.1``, trained on the training speakers' embeddings standardized by each speaker's own statistics; a session's
 embeddings are standardized by the session's); ``head_mix`` (``C = 0.01``, and the session's emotion mix estimated
-by the head itself over 10 rounds and its expected offset added back, so a neutral-heavy session is not pushed away
-from neutral); ``mix_clip`` and ``mix_shipped`` (``head_mix``'s log probabilities added to clip mode's, or to
-``shipped``'s).
+by the head itself and its expected offset added back, so a neutral-heavy session is not pushed away from neutral:
+:class:`ser_hf.scoring.adaptation.SessionHead`); ``mix_clip`` and ``mix_shipped`` (``head_mix``'s log probabilities
+added to clip mode's, or to ``shipped``'s: the session mode that ships now, ``adapt_session`` with the head).
 """
 
 from __future__ import annotations
@@ -28,12 +28,10 @@ import numpy as np
 
 from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.evaluation.sessions import SESSION_KINDS, sessions
-from ser_hf.scoring.adaptation import adapt_session
+from ser_hf.scoring.adaptation import SessionHead, adapt_session
 from ser_hf.scoring.decision import decide, normalize_log
-from ser_hf.train.probe import fit_probe, standardize_by_group
 
 DESIGNS = ("shipped", "center", "head", "head_mix", "mix_clip", "mix_shipped")
-MIX_ROUNDS = 10
 
 
 def scored_parts(model_dir: str, protocol: str, fold: int, data_dir: str, cache: Path) -> dict[str, dict]:
@@ -88,35 +86,6 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     return normalize_log(np.asarray(x, dtype=np.float64))
 
 
-class Head:
-    """The session head: logistic regression on speaker-standardized embeddings, and the emotions' mean
-    standardized embedding (``centroids (labels, dims)``) for the mix correction."""
-
-    def __init__(self, train: dict, num_labels: int, c: float):
-        z = standardize_by_group(train["embedding"], train["speaker"])
-        self.model = fit_probe(z, train["label"], c=c)
-        self.classes = list(self.model.classes_)
-        self.num_labels = num_labels
-        self.centroids = np.stack([z[train["label"] == k].mean(axis=0) if k in self.classes else np.zeros(z.shape[1])
-                                   for k in range(num_labels)])
-
-    def log_probabilities(self, z: np.ndarray) -> np.ndarray:
-        p = np.full((len(z), self.num_labels), 1e-30)
-        p[:, self.classes] = self.model.predict_proba(z)
-        return np.log(p)
-
-    def session(self, embeddings: np.ndarray, mix: bool) -> np.ndarray:
-        """Session mode's log probabilities ``(clips, labels)`` for one session's ``embeddings (clips, dims)``."""
-        z = standardize_by_group(embeddings, np.zeros(len(embeddings)))
-        if not mix:
-            return self.log_probabilities(z)
-        share = np.zeros(self.num_labels)
-        share[self.classes] = 1 / len(self.classes)
-        for _ in range(MIX_ROUNDS):  # the session's mix, as the head hears it once the mix's offset is back
-            share = np.exp(self.log_probabilities(z + share @ self.centroids)).mean(axis=0)
-        return self.log_probabilities(z + share @ self.centroids)
-
-
 def session_modes(parts: dict, config: dict, num_labels: int) -> dict:
     """``{design: fn(part, rows) -> log probabilities (len(rows), labels)}``."""
     temperature = config.get("calibration_temperature") or 1.0
@@ -124,17 +93,29 @@ def session_modes(parts: dict, config: dict, num_labels: int) -> dict:
     labels = parts["validation"]["label"]
     reference = np.mean([population[labels == k].mean(axis=0) for k in np.unique(labels)], axis=0)
     means, spread = np.asarray(config["adaptation_class_means"]), config["adaptation_spread"]
-    heads = {"head": Head(parts["train"], num_labels, 0.1), "head_mix": Head(parts["train"], num_labels, 0.01)}
+    train = parts["train"]
+    plain = SessionHead.fit(train["embedding"], train["label"], train["speaker"], num_labels, c=0.1)
+    head = SessionHead.fit(train["embedding"], train["label"], train["speaker"], num_labels)  # the shipped one
+
+    def own_statistics(x):  # the session's own mean and spread, no mix added back
+        return x.mean(axis=0), np.maximum(x.std(axis=0), 1e-8)
+
+    def head_mix(part, rows):
+        x = part["embedding"][rows]
+        return head.log_probabilities(x, head.session(x))
+
+    def clip(part, rows):
+        return log_softmax(part["logits"][rows] / temperature)
+
     return {
-        "shipped": lambda part, rows: adapt_session(log_softmax(part["logits"][rows] / temperature), means, spread),
+        "shipped": lambda part, rows: adapt_session(clip(part, rows), means, spread),
         "center": lambda part, rows: log_softmax(part["logits"][rows] / temperature
                                                  - (part["logits"][rows] / temperature).mean(axis=0) + reference),
-        "head": lambda part, rows: heads["head"].session(part["embedding"][rows], mix=False),
-        "head_mix": lambda part, rows: heads["head_mix"].session(part["embedding"][rows], mix=True),
-        "mix_clip": lambda part, rows: log_softmax(heads["head_mix"].session(part["embedding"][rows], mix=True)
-                                                   + log_softmax(part["logits"][rows] / temperature)),
-        "mix_shipped": lambda part, rows: log_softmax(heads["head_mix"].session(part["embedding"][rows], mix=True)
-                                                      + adapt_session(log_softmax(part["logits"][rows] / temperature), means, spread)),
+        "head": lambda part, rows: plain.log_probabilities(part["embedding"][rows],
+                                                           own_statistics(part["embedding"][rows])),
+        "head_mix": head_mix,
+        "mix_clip": lambda part, rows: log_softmax(head_mix(part, rows) + clip(part, rows)),
+        "mix_shipped": lambda part, rows: adapt_session(clip(part, rows), means, spread, part["embedding"][rows], head),
     }
 
 

@@ -12,6 +12,10 @@ beforehand) fits a map of the log probabilities ``x + x W + b`` to those labels 
 moves the boundaries between emotions for this speaker, not only their offsets; it then replaces the running shift.
 It needs clips in at least :data:`MIN_ENROLL_EMOTIONS` emotions; an emotion left out of them is predicted less often
 afterwards (the map learns that this speaker does not use it), so enroll every emotion the speaker will use.
+
+Offline session mode (all of a speaker's clips at once: :func:`fit_session`) fits the speaker's shift and the session's
+emotion mix to the log probabilities by EM (:func:`session_offset`) and, for a model with a :class:`SessionHead`, adds
+that head's answers on the clips' embeddings standardized by the session's own statistics.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import soundfile as sf
 import torch
 
 from ser_hf.inference import EmotionRecognizer, StreamingRecognizer
-from ser_hf.scoring.adaptation import WARMUP, SessionAdapter, fit_speaker_map, population_statistics
 from ser_hf.models.errors import SerError
+from ser_hf.scoring.adaptation import WARMUP, SessionAdapter, fit_speaker_map, population_statistics
 from ser_hf.scoring.decision import normalize_log
 from tests.conftest import run_ser_hf, save_tiny_cnn, voice
 
@@ -377,7 +377,7 @@ def _speakers_clips(rng, centroids, counts, offset, scale=1.0, noise=0.6):
 
 
 def _trained_head(rng, centroids):
-    from ser_hf.scoring.adaptation import SessionHead
+    from ser_hf.scoring.session_head import SessionHead
 
     rows, labels, speakers = [], [], []
     for speaker in range(24):
@@ -393,7 +393,7 @@ def test_the_session_head_takes_a_new_speakers_voice_out_and_keeps_a_one_emotion
     """Speakers whose voices move every clip by an offset larger than the emotions' spread: a classifier of raw
     embeddings cannot tell a new speaker's emotions apart, the session head (statistics of the session itself) can;
     and a session of mostly neutral clips stays neutral (the session's mix is added back)."""
-    from ser_hf.scoring.adaptation import SessionHead
+    from ser_hf.scoring.session_head import SessionHead
 
     rng = np.random.default_rng(0)
     centroids = 2.0 * rng.standard_normal((4, 8))
@@ -438,7 +438,8 @@ def test_a_model_with_a_session_head_answers_sessions_with_it_segments_included(
     each clip and to each window of a long one (the clips' answers computed here by hand)."""
     import shutil
 
-    from ser_hf.scoring.adaptation import SessionHead, fit_session, session_statistics
+    from ser_hf.scoring.adaptation import fit_session, session_statistics
+    from ser_hf.scoring.session_head import SessionHead
 
     folder = tmp_path / "headed"
     shutil.copytree(session_folder, folder)
@@ -466,3 +467,14 @@ def test_a_model_with_a_session_head_answers_sessions_with_it_segments_included(
         assert prediction.scores[prediction.label] == pytest.approx(float(np.exp(expected.max())), abs=1e-4)
     for segment, window in zip(answered[-1].segments, scored[-1].windows):
         assert segment.label == LABELS[int(np.argmax(fit.apply(window.log_probabilities, window.embedding)))]
+
+
+def test_a_session_head_of_other_labels_is_refused_in_one_sentence():
+    from types import SimpleNamespace
+
+    from ser_hf.scoring.session_head import SessionHead
+
+    head = SessionHead(np.zeros((7, 4)), np.zeros(7), np.zeros((7, 4))).to_dict()
+    assert SessionHead.from_config(SimpleNamespace(session_head=None, num_labels=4)) is None
+    with pytest.raises(SerError, match="answers 7 labels and the model 4"):
+        SessionHead.from_config(SimpleNamespace(session_head=head, num_labels=4))

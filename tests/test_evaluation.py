@@ -270,7 +270,7 @@ def test_the_yardstick_scores_every_speaker_of_the_held_out_corpus_with_session_
     assert sessions["skewed"]["clips"] == 4
     assert sessions["all"]["clip"]["ua"] == pytest.approx(metrics["ua"])  # clip mode over all clips is the report's
     assert "## Sessions: clip mode and session mode" in (tmp_path / "out" / "report.md").read_text()
-    from ser_hf.scoring.adaptation import SessionHead  # with a session head, sessions are answered with it too
+    from ser_hf.scoring.session_head import SessionHead  # with a session head, sessions are answered with it too
 
     dims, rng = 2 * config["hidden_size"], np.random.default_rng(0)
     config["session_head"] = SessionHead.fit(rng.standard_normal((40, dims)), np.arange(40) % 7, np.arange(40) // 10,

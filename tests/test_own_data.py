@@ -173,6 +173,7 @@ def test_fine_tune_the_compact_model_new_head_then_evaluate_and_predict(recordin
     assert capsys.readouterr().out.startswith(str(clip))
     config = json.loads((out / "config.json").read_text())  # session mode's statistics, of the new head's labels
     assert np.asarray(config["adaptation_class_means"]).shape == (4, 4) and config["adaptation_spread"] > 0
+    assert config.get("session_head") is None  # the shipped head heard the shipped embeddings: not carried over
     assert main(["predict", "--model", str(out), "--adapt", "--json", *map(str, sorted((recordings / "tired").iterdir()))]) == 0
     assert all(r["adapted"] for r in json.loads(capsys.readouterr().out))
     assert main(["evaluate", "--model", str(out), "--data", str(recordings), "--part", "all", "--output-dir",

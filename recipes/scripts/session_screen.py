@@ -14,7 +14,7 @@ replaced by the population's: the plain per-speaker centring); ``head`` (a linea
 ``C = 0.1``, trained on the training speakers' embeddings standardized by each speaker's own statistics; a session's
 embeddings are standardized by the session's); ``head_mix`` (``C = 0.01``, and the session's emotion mix estimated
 by the head itself and its expected offset added back, so a neutral-heavy session is not pushed away from neutral:
-:class:`ser_hf.scoring.adaptation.SessionHead`); ``mix_clip`` and ``mix_shipped`` (``head_mix``'s log probabilities
+:class:`ser_hf.scoring.session_head.SessionHead`); ``mix_clip`` and ``mix_shipped`` (``head_mix``'s log probabilities
 added to clip mode's, or to ``shipped``'s: the session mode that ships now, ``adapt_session`` with the head).
 """
 
@@ -28,8 +28,9 @@ import numpy as np
 
 from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.evaluation.sessions import SESSION_KINDS, sessions
-from ser_hf.scoring.adaptation import SessionHead, adapt_session
+from ser_hf.scoring.adaptation import adapt_session
 from ser_hf.scoring.decision import decide, normalize_log
+from ser_hf.scoring.session_head import SessionHead
 
 DESIGNS = ("shipped", "center", "head", "head_mix", "mix_clip", "mix_shipped")
 

@@ -12,9 +12,9 @@ from ..data.audio_files import load_audio
 from ..data.protocols import protocol_corpora
 from ..data.splits import load_split
 from ..models.errors import SerError
-from ..scoring.adaptation import SessionHead
 from ..scoring.decision import normalize_log, softmax
 from ..scoring.loading import load_model, resolve_model_dir
+from ..scoring.session_head import SessionHead
 from ..scoring.speech import default_gate
 from .calibration import expected_calibration_error, fit_calibration
 from .evaluate import label_columns, model_labels, score_clips
@@ -30,7 +30,7 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     ``config.json`` (``calibration_temperature``, ``adaptation_class_means``, ``adaptation_spread``; no weight
     changes). ``keep_temperature`` keeps the model's own temperature (the statistics are fitted at it, and only they
     are written). With ``session_head``, the training speakers' clips are scored too and session mode's head fitted
-    on their embeddings (:class:`ser_hf.scoring.adaptation.SessionHead`; ``session_head`` in the config). Returns
+    on their embeddings (:class:`ser_hf.scoring.session_head.SessionHead`; ``session_head`` in the config). Returns
     them, the validation UA and the ECE before and after."""
 
     network, feature_extractor = load_model(model)

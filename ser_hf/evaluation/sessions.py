@@ -12,8 +12,9 @@ from typing import Callable
 import numpy as np
 
 from ..models.errors import SerError
-from ..scoring.adaptation import SessionHead, adapt_session, session_statistics
+from ..scoring.adaptation import adapt_session, session_statistics
 from ..scoring.decision import decide
+from ..scoring.session_head import SessionHead
 from .metrics import ser_metrics
 
 SESSION_KINDS = ("all", "random10", "skewed")

@@ -59,7 +59,9 @@ def sessions_table(per_corpus: dict) -> str:
              f"{r['session']['ua']:.3f} | {r['clip']['wa']:.3f} -> {r['session']['wa']:.3f} | {r['clips']} |"
              for corpus, kinds in scored.items() for kind, r in kinds.items()]
     return ("\n\nSession mode (`EmotionRecognizer(adapt=True).predict([...])`, `ser-hf predict --adapt-by`): one "
-            "speaker's clips answered together, the speaker's shift and the session's emotion mix fitted to them; "
+            "speaker's clips answered together, the speaker's shift and the session's emotion mix fitted to them (and "
+            "the model's session head, where it has one, on their embeddings standardized by the session's own "
+            "statistics); "
             "clip mode -> session mode on the same test speakers (`ser-hf evaluate`):\n\n"
             "| corpus | session | UA | WA | clips |\n|---|---|---:|---:|---:|\n" + "\n".join(lines))
 

@@ -17,10 +17,11 @@ import numpy as np
 from ..data.audio_files import DEFAULT_SAMPLING_RATE, load_audio
 from ..models.audio import normalize_audio
 from ..models.errors import SerError
-from ..scoring.adaptation import SessionAdapter, SessionHead, fit_session, new_adapter, session_statistics
+from ..scoring.adaptation import SessionAdapter, fit_session, new_adapter, session_statistics
 from ..scoring.decision import MIN_CLIP_S, TOO_SHORT, answer
 from ..scoring.loading import load_model
 from ..scoring.score import HOP_S, WINDOW_S, ClipScore, clip_log_probabilities, score_waveform
+from ..scoring.session_head import SessionHead
 from ..scoring.speech import SpeechGate, default_gate
 from ..scoring.threads import DEFAULT_THREADS, inference_threads
 

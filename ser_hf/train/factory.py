@@ -151,6 +151,9 @@ def build_model(model_args: ModelArguments, feature_args: FeatureArguments, labe
             for name in HEAD_SETTINGS:
                 if hasattr(model.config, name):
                     setattr(model.config, name, None)
+        # Session mode's head was fitted to the embeddings of the model as it was; training moves them
+        # (`ser-hf calibrate --session-head` fits one to the new model).
+        model.config.session_head = None
         return model, AutoFeatureExtractor.from_pretrained(folder)
     options = {"freeze_encoder": model_args.freeze_encoder, "freeze_layers": model_args.freeze_layers,
                "label_smoothing": model_args.label_smoothing, "spec_augment": model_args.spec_augment}

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..scoring.adaptation import standardize_by_group  # noqa: F401 (the probes' speaker normalization)
+from ..scoring.session_head import standardize_by_group  # noqa: F401 (the probes' speaker normalization)
 
 
 def encoder_statistics(paths: Sequence[str], backbone: str = "whisper-tiny.en", max_duration_s: float = 6.0,

@@ -50,7 +50,7 @@ def scored_parts(model_dir: str, protocol: str, fold: int, data_dir: str, cache:
 
 
 def score_fold(model_dir: str, protocol: str, fold: int, data_dir: str, path: Path) -> None:
-    """Score every clip of the fold (one thread), keeping the classifier's input as the clip's embedding."""
+    """Score every clip of the fold (one thread), keeping each clip's embedding (:func:`ser_hf.scoring.score.clip_outputs`)."""
     import torch
     from tqdm.auto import tqdm
     from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
@@ -58,14 +58,12 @@ def score_fold(model_dir: str, protocol: str, fold: int, data_dir: str, path: Pa
     from ser_hf.data.audio_files import load_audio
     from ser_hf.data.protocols import protocol_corpora
     from ser_hf.data.splits import load_split
-    from ser_hf.scoring.score import clip_logits
+    from ser_hf.scoring.score import clip_outputs
     from ser_hf.scoring.speech import default_gate
 
     torch.set_num_threads(1)
     model = AutoModelForAudioClassification.from_pretrained(model_dir, trust_remote_code=True).eval()
     feature_extractor = AutoFeatureExtractor.from_pretrained(model_dir, trust_remote_code=True)
-    captured = {}
-    model.classifier.register_forward_hook(lambda module, inputs, output: captured.update(x=inputs[0][0].numpy().copy()))
     split, _ = load_split(protocol_corpora(protocol), data_dir, "core7", calm="merge", protocol=protocol, fold=fold)
     gate, arrays = default_gate(), {}
     for part in ("train", "validation", "test"):
@@ -74,8 +72,9 @@ def score_fold(model_dir: str, protocol: str, fold: int, data_dir: str, path: Pa
         for path_ in tqdm(rows["path"], desc=f"{part} clips"):
             wave = load_audio(path_, feature_extractor.sampling_rate)
             speech.append(bool(gate(wave)))
-            logits.append(clip_logits(model, feature_extractor, wave))
-            embeddings.append(captured["x"])
+            clip, embedding = clip_outputs(model, feature_extractor, wave)
+            logits.append(clip)
+            embeddings.append(embedding)
         arrays.update({f"{part}_logits": np.stack(logits), f"{part}_embedding": np.stack(embeddings),
                        f"{part}_speech": np.array(speech), **{f"{part}_{key}": np.array(rows[key])
                                                                for key in ("label", "speaker", "corpus")}})

@@ -368,6 +368,44 @@ def test_a_one_emotion_session_is_not_pushed_away_from_its_emotion():
     assert not np.isnan(adapt_session(nan, means, spread)[:-1]).any()
 
 
+def test_a_session_fit_that_piles_answers_onto_another_emotion_falls_back_to_clip_mode():
+    """A speaker whose neutral the model half mishears as another emotion (clips halfway between the two clusters):
+    EM can explain the session as the other emotion's, shifted, and answer every clip with it; the guard keeps clip
+    mode's answers instead and says the session was not adapted."""
+    from ser_hf.scoring.adaptation import adapt_session, fit_session, piles_onto_another
+
+    rng = np.random.default_rng(15)  # one of the draws where EM turns the session into the other emotion's
+    clusters = np.log(np.full((4, 4), 0.04) + 0.84 * np.eye(4))
+    labels = np.repeat(np.arange(4), 200)
+    population = normalize_log(clusters[labels] + rng.normal(0, 0.5, (800, 4)))
+    means, spread = population_statistics(population, labels, 4)
+    neutral = normalize_log(0.52 * clusters[0] + 0.48 * clusters[3] + rng.normal(0, 0.5, (40, 4)))
+    clip_answers = neutral.argmax(axis=1)
+    assert np.bincount(clip_answers, minlength=4).tolist() == [22, 0, 0, 18]  # 18 misheard as the fourth emotion
+    unguarded = adapt_session(neutral, means, spread, guard=False).argmax(axis=1)
+    assert (unguarded == 3).all()
+    fit = fit_session(neutral, means, spread)
+    assert not fit.adapted
+    np.testing.assert_allclose(adapt_session(neutral, means, spread), neutral, atol=1e-9)
+    assert piles_onto_another(np.array([0, 0, 0, 1, 2]), np.array([1, 1, 1, 1, 2]))  # 4 of 5 onto another
+    assert not piles_onto_another(np.array([0, 0, 0, 1, 2]), np.array([1, 1, 0, 2, 2]))  # spread out: a shift undone
+    assert not piles_onto_another(np.array([0, 0, 0, 1, 2]), np.array([1, 1, 1, 0, 2]))  # as many, not more
+    assert not piles_onto_another(np.array([], dtype=int), np.array([], dtype=int))
+
+
+def test_a_guarded_session_is_answered_in_clip_mode_and_says_so(session_folder, monkeypatch):
+    from ser_hf.scoring import adaptation
+
+    clips = [voice(1.5, seed=100 + i) for i in range(12)]
+    plain = EmotionRecognizer.from_pretrained(session_folder, vad=False).predict(clips, 16000)
+    monkeypatch.setattr(adaptation, "piles_onto_another", lambda clip, session: True)
+    guarded = EmotionRecognizer.from_pretrained(session_folder, vad=False, adapt=True).predict(clips, 16000)
+    assert [p.adapted for p in guarded] == [False] * 12
+    assert [p.label for p in guarded] == [p.label for p in plain]
+    for a, b in zip(guarded, plain):
+        assert a.scores == pytest.approx(b.scores, abs=1e-6)
+
+
 def _speakers_clips(rng, centroids, counts, offset, scale=1.0, noise=0.6):
     """Embeddings ``(clips, dims)`` of one speaker: ``counts[k]`` clips of emotion k around ``centroids[k]``, the
     whole voice scaled by ``scale`` and moved by ``offset``."""
@@ -415,7 +453,7 @@ def test_the_session_head_takes_a_new_speakers_voice_out_and_keeps_a_one_emotion
 
 
 def test_session_mode_with_a_head_adds_it_to_the_shift_and_keeps_clips_without_speech_apart():
-    from ser_hf.scoring.adaptation import adapt_session, fit_session, population_statistics
+    from ser_hf.scoring.adaptation import SESSION_HEAD_WEIGHT, adapt_session, fit_session, population_statistics
 
     rng = np.random.default_rng(1)
     centroids = 2.0 * rng.standard_normal((4, 8))
@@ -424,7 +462,7 @@ def test_session_mode_with_a_head_adds_it_to_the_shift_and_keeps_clips_without_s
     log_p = normalize_log(rng.standard_normal((len(labels), 4)))
     means, spread = population_statistics(log_p, labels, 4)
     fit = fit_session(log_p, means, spread, embeddings, head)
-    expected = normalize_log(log_p - fit.offset + head.log_probabilities(embeddings, fit.statistics))
+    expected = normalize_log(log_p - fit.offset + SESSION_HEAD_WEIGHT * head.log_probabilities(embeddings, fit.statistics))
     np.testing.assert_allclose(adapt_session(log_p, means, spread, embeddings, head), expected, atol=1e-9)
     with pytest.raises(SerError, match="embeddings"):
         fit.apply(log_p)

@@ -16,6 +16,10 @@ embeddings are standardized by the session's); ``head_mix`` (``C = 0.01``, and t
 by the head itself and its expected offset added back, so a neutral-heavy session is not pushed away from neutral:
 :class:`ser_hf.scoring.session_head.SessionHead`); ``mix_clip`` and ``mix_shipped`` (``head_mix``'s log probabilities
 added to clip mode's, or to ``shipped``'s: the session mode that ships now, ``adapt_session`` with the head).
+
+``--stream`` replays each speaker's clips as a stream instead (all of them, and skewed sessions; 3 random orders):
+``running`` (the streams' running adapter), ``causal`` (``fit_session`` with the head, fitted to the clips so far, the
+last ``--buffer``, after ``--warmup``) and ``causal_em`` (the same without the head).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import numpy as np
 
 from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.evaluation.sessions import SESSION_KINDS, sessions
-from ser_hf.scoring.adaptation import adapt_session
+from ser_hf.scoring.adaptation import SessionAdapter, adapt_session, fit_session
 from ser_hf.scoring.decision import decide, normalize_log
 from ser_hf.scoring.session_head import SessionHead
 
@@ -138,6 +142,48 @@ def session_table(part: dict, names: list[str], temperature: float, modes: dict)
     return out
 
 
+ORDERS = 3
+STREAM_DESIGNS = ("running", "causal", "causal_em")
+
+
+def replay(log_p: np.ndarray, emb: np.ndarray, design: str, means, spread, head, prior, warmup: int,
+           buffer: int) -> np.ndarray:
+    """One session's clips ``(clips, labels)`` answered in order, each with the clips before it."""
+    out = log_p.copy()
+    if design == "running":
+        adapter = SessionAdapter(prior=prior, strength=0.5, warmup=10)
+        return np.stack([adapter(row) for row in log_p])
+    for i in range(len(log_p)):
+        if i + 1 < warmup:
+            continue
+        rows = slice(max(0, i + 1 - buffer), i + 1)
+        fit = fit_session(log_p[rows], means, spread, emb[rows] if design == "causal" else None,
+                          head if design == "causal" else None)
+        out[i] = fit.apply(log_p[i], emb[i] if design == "causal" else None)
+    return out
+
+
+def stream_table(part: dict, names: list[str], temperature: float, means, spread, head, prior, warmup: int,
+          buffer: int) -> dict:
+    columns = sorted(set(part["label"].tolist()))
+    position = {k: i for i, k in enumerate(columns)}
+    clip = log_softmax(part["logits"] / temperature)
+    out = {}
+    for kind in ("all", "skewed"):
+        chosen = sessions(part["speaker"], part["label"], kind, names.index("neutral"))
+        orders = [np.random.default_rng(seed).permutation(rows) for rows in chosen for seed in range(ORDERS)]
+        references = np.array([position[k] for rows in orders for k in part["label"][rows]])
+        row = {"sessions": len(chosen), "clips": len(references) // ORDERS}
+        for design in ("clip",) + STREAM_DESIGNS:
+            predicted = [decide(clip[rows] if design == "clip" else replay(
+                clip[rows], part["embedding"][rows], design, means, spread, head, prior, warmup, buffer), columns)
+                for rows in orders]
+            m = ser_metrics(np.concatenate(predicted), references, [names[k] for k in columns])
+            row[design] = {"ua": round(m["ua"], 4), "wa": round(m["wa"], 4)}
+        out[kind] = row
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a trained model's folder (required unless --render)")
@@ -149,10 +195,15 @@ def main() -> None:
     parser.add_argument("--output", default="docs/reports/session_mode/screen.json")
     parser.add_argument("--merge", action="store_true", help="add this model's rows to the --output report's")
     parser.add_argument("--render", action="store_true", help="only write --output's table (.md) from its JSON")
+    parser.add_argument("--stream", action="store_true", help="replay sessions clip by clip (streams' designs)")
+    parser.add_argument("--warmup", type=int, default=10, help="--stream: clips before the causal fit starts")
+    parser.add_argument("--buffer", type=int, default=200, help="--stream: the causal fit's last clips")
     args = parser.parse_args()
     output = Path(args.output)
     if args.render:
-        return write_table(json.loads(output.read_text()), output.with_suffix(".md"))
+        report = json.loads(output.read_text())
+        render = write_stream_table if args.stream else write_table
+        return render(report, output.with_suffix(".md"))
     if not args.model:
         parser.error("--model is required")
 
@@ -163,6 +214,8 @@ def main() -> None:
     names = list(get_label_set("core7"))
     modes = session_modes(parts, config, len(names))
     temperature = config.get("calibration_temperature") or 1.0
+    if args.stream:
+        return stream_screen(args, parts, config, names, temperature, output)
     rows = {}
     for part in ("validation", "test"):
         for corpus in np.unique(parts[part]["corpus"]):
@@ -176,6 +229,48 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2) + "\n")
     write_table(report, output.with_suffix(".md"))
+
+
+def stream_screen(args, parts: dict, config: dict, names: list[str], temperature: float, output: Path) -> None:
+    """The streams' designs on every validation and test corpus of the fold, merged into ``output``'s report."""
+    means, spread = np.asarray(config["adaptation_class_means"]), config["adaptation_spread"]
+    train = parts["train"]
+    head = SessionHead.fit(train["embedding"], train["label"], train["speaker"], len(names))
+    prior = config.get("adaptation_prior")
+    if prior is None:
+        prior = log_softmax(parts["validation"]["logits"] / temperature).mean(axis=0)
+    rows = {}
+    for part in ("validation", "test"):
+        for corpus in np.unique(parts[part]["corpus"]):
+            keep = parts[part]["corpus"] == corpus
+            subset = {key: value[keep] for key, value in parts[part].items()}
+            rows[f"{part}/{corpus}"] = stream_table(subset, names, temperature, means, spread, head,
+                                                    np.asarray(prior), args.warmup, args.buffer)
+            print(part, corpus, json.dumps(rows[f"{part}/{corpus}"]), flush=True)
+    report = json.loads(output.read_text()) if args.merge and output.is_file() else {"models": {}}
+    report["models"][args.name or Path(args.model).name] = {
+        "model": args.model, "protocol": args.protocol, "fold": args.fold, "warmup": args.warmup,
+        "buffer": args.buffer, "rows": rows}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2) + "\n")
+    write_stream_table(report, output.with_suffix(".md"))
+
+
+def write_stream_table(report: dict, path: Path) -> None:
+    """UA over whole speakers' streams and WA over skewed ones, per model, part/corpus and streams' design."""
+    designs = ("clip",) + STREAM_DESIGNS
+    lines = [f"<!-- written by recipes/scripts/session_screen.py --stream from {path.with_suffix('.json').name} -->",
+             ("Streams: each speaker's clips answered one at a time in a random order (3 orders), each with the clips "
+              "before it only (the causal fits with this clip too, the last 200; the warm-up's clips in clip mode). UA "
+              "over all of a speaker's clips; WA over skewed sessions (every neutral clip and 3 of each other emotion)."),
+             "", "| model | speakers | " + " | ".join(f"{d} UA (all)" for d in designs) + " | "
+             + " | ".join(f"{d} WA (skewed)" for d in designs) + " |", "|---|---|" + "---:|" * (2 * len(designs))]
+    for name, entry in report["models"].items():
+        for where, table in entry["rows"].items():
+            every, skewed = table["all"], table["skewed"]
+            cells = [f"{every[d]['ua']:.3f}" for d in designs] + [f"{skewed[d]['wa']:.3f}" for d in designs]
+            lines.append(f"| {name} | {where.replace('/', ' ')} | " + " | ".join(cells) + " |")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def write_table(report: dict, path: Path) -> None:

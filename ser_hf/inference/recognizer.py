@@ -43,7 +43,7 @@ class Prediction:
     segments: list[Segment] = field(default_factory=list)
     path: str | None = None
     duration_s: float = 0.0
-    adapted: bool | None = None  # with speaker adaptation: whether the scores were adapted (past the warm-up)
+    adapted: bool | None = None  # with speaker adaptation: whether the scores were adapted (past the warm-up, not guarded)
 
     def to_dict(self) -> dict:
         """The documented JSON record: ``{"path", "duration_s", "label", "scores", "segments": [{"start", "end",
@@ -196,7 +196,8 @@ class EmotionRecognizer:
                 s.log_probabilities = fit.apply(s.log_probabilities, s.embedding)
                 for window in s.windows:
                     window.log_probabilities = fit.apply(window.log_probabilities, window.embedding)
-        return [self._prediction(s, path, top_k, True) for s, path in zip(scored, paths)]
+        adapted = fit.adapted if spoken else True
+        return [self._prediction(s, path, top_k, adapted) for s, path in zip(scored, paths)]
 
     def predict_session(self, clips, sampling_rate: int | None = None, top_k: int | None = None) -> list[Prediction]:
         """One speaker's clips (paths or arrays) answered together (session mode, two passes: files are not a

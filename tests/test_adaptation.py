@@ -387,10 +387,10 @@ def test_a_session_fit_that_piles_answers_onto_another_emotion_falls_back_to_cli
     fit = fit_session(neutral, means, spread)
     assert not fit.adapted
     np.testing.assert_allclose(adapt_session(neutral, means, spread), neutral, atol=1e-9)
-    assert piles_onto_another(np.array([0, 0, 0, 1, 2]), np.array([1, 1, 1, 1, 2]))  # 4 of 5 onto another
-    assert not piles_onto_another(np.array([0, 0, 0, 1, 2]), np.array([1, 1, 0, 2, 2]))  # spread out: a shift undone
-    assert not piles_onto_another(np.array([0, 0, 0, 1, 2]), np.array([1, 1, 1, 0, 2]))  # as many, not more
-    assert not piles_onto_another(np.array([], dtype=int), np.array([], dtype=int))
+    assert piles_onto_another([3, 1, 1], [0, 4, 1])  # 4 of 5 onto another
+    assert not piles_onto_another([3, 1, 1], [1, 2, 2])  # spread out: a shift undone
+    assert not piles_onto_another([3, 1, 1], [1, 3, 1])  # as many, not more
+    assert not piles_onto_another([0, 0, 0], [0, 0, 0])
 
 
 def test_a_guarded_session_is_answered_in_clip_mode_and_says_so(session_folder, monkeypatch):

@@ -233,15 +233,15 @@ class SessionFit:
         return normalize_log(adapted)
 
 
-def piles_onto_another(clip_answers: np.ndarray, session_answers: np.ndarray) -> bool:
-    """Whether session mode's answers ``(clips,)`` pile onto another label than clip mode's ``(clips,)`` (label
-    indices) most frequent one, and more of them than clip mode gave its own. Undoing a voice's shift spreads the
-    answers the voice had piled on one emotion; a session that the fit turns into another emotion's, more uniformly
-    than clip mode heard its own, is one the model half mishears (its shift and its mix cannot be told apart)."""
-    if not len(clip_answers):
+def piles_onto_another(clip_counts: np.ndarray, session_counts: np.ndarray) -> bool:
+    """Whether session mode's answers (``session_counts (num_labels,)``: how many clips each label answers) pile onto
+    another label than clip mode's (``clip_counts``) most frequent one, and more of them than clip mode gave its own.
+    Undoing a voice's shift spreads the answers the voice had piled on one emotion; a session that the fit turns into
+    another emotion's, more uniformly than clip mode heard its own, is one the model half mishears (its shift and its
+    mix cannot be told apart)."""
+    if not np.sum(clip_counts):
         return False
-    clip_counts, session_counts = np.bincount(clip_answers), np.bincount(session_answers)
-    return session_counts.argmax() != clip_counts.argmax() and session_counts.max() > clip_counts.max()
+    return np.argmax(session_counts) != np.argmax(clip_counts) and np.max(session_counts) > np.max(clip_counts)
 
 
 def fit_session(log_probabilities, class_means, spread: float, embeddings=None, head: SessionHead | None = None,
@@ -260,7 +260,8 @@ def fit_session(log_probabilities, class_means, spread: float, embeddings=None, 
         embeddings = np.atleast_2d(np.asarray(embeddings, dtype=np.float64))[speech]
         fit = SessionFit(offset, head, head.session(embeddings))
         answered = fit.apply(rows[speech], embeddings)
-    if guard and piles_onto_another(rows[speech].argmax(axis=1), answered.argmax(axis=1)):
+    counts = [np.bincount(r.argmax(axis=1), minlength=rows.shape[1]) for r in (rows[speech], answered)]
+    if guard and piles_onto_another(*counts):
         return SessionFit(np.zeros_like(offset), adapted=False)
     return fit
 

@@ -174,8 +174,15 @@ def test_fine_tune_the_compact_model_new_head_then_evaluate_and_predict(recordin
     config = json.loads((out / "config.json").read_text())  # session mode's statistics, of the new head's labels
     assert np.asarray(config["adaptation_class_means"]).shape == (4, 4) and config["adaptation_spread"] > 0
     assert config.get("session_head") is None  # the shipped head heard the shipped embeddings: not carried over
-    assert main(["predict", "--model", str(out), "--adapt", "--json", *map(str, sorted((recordings / "tired").iterdir()))]) == 0
-    assert all(r["adapted"] for r in json.loads(capsys.readouterr().out))
+    tired = [str(c) for c in sorted((recordings / "tired").iterdir())]
+    assert main(["predict", "--model", str(out), "--json", *tired]) == 0
+    clip_mode = json.loads(capsys.readouterr().out)
+    assert main(["predict", "--model", str(out), "--adapt", "--json", *tired]) == 0
+    session = json.loads(capsys.readouterr().out)
+    adapted = {r["adapted"] for r in session}  # one session: adapted, or guarded and answered in clip mode
+    assert adapted in ({True}, {False})
+    if adapted == {False}:
+        assert [r["label"] for r in session] == [r["label"] for r in clip_mode]
     assert main(["evaluate", "--model", str(out), "--data", str(recordings), "--part", "all", "--output-dir",
                  str(tmp_path / "all"), "--json"]) == 0
     assert '"num_records": 48' in capsys.readouterr().out

@@ -32,7 +32,7 @@ import numpy as np
 
 from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.evaluation.sessions import SESSION_KINDS, sessions
-from ser_hf.scoring.adaptation import SessionAdapter, adapt_session, fit_session
+from ser_hf.scoring.adaptation import STRENGTH, WARMUP, SessionAdapter, adapt_session, fit_session
 from ser_hf.scoring.decision import decide, normalize_log
 from ser_hf.scoring.session_head import SessionHead
 
@@ -151,7 +151,7 @@ def replay(log_p: np.ndarray, emb: np.ndarray, design: str, means, spread, head,
     """One session's clips ``(clips, labels)`` answered in order, each with the clips before it."""
     out = log_p.copy()
     if design == "running":
-        adapter = SessionAdapter(prior=prior, strength=0.5, warmup=10)
+        adapter = SessionAdapter(prior=prior, strength=STRENGTH, warmup=WARMUP)  # what new_adapter gives streams
         return np.stack([adapter(row) for row in log_p])
     for i in range(len(log_p)):
         if i + 1 < warmup:
@@ -164,7 +164,8 @@ def replay(log_p: np.ndarray, emb: np.ndarray, design: str, means, spread, head,
 
 
 def stream_table(part: dict, names: list[str], temperature: float, means, spread, head, prior, warmup: int,
-          buffer: int) -> dict:
+                 buffer: int) -> dict:
+    """``{kind: {"clip": {"ua", "wa"}, design: {"ua", "wa"}}}`` of ``part``'s speakers replayed as streams."""
     columns = sorted(set(part["label"].tolist()))
     position = {k: i for i, k in enumerate(columns)}
     clip = log_softmax(part["logits"] / temperature)
@@ -212,10 +213,10 @@ def main() -> None:
     parts = scored_parts(args.model, args.protocol, args.fold, args.data_dir, Path(args.cache))
     config = json.loads((Path(args.model) / "config.json").read_text())
     names = list(get_label_set("core7"))
-    modes = session_modes(parts, config, len(names))
     temperature = config.get("calibration_temperature") or 1.0
     if args.stream:
         return stream_screen(args, parts, config, names, temperature, output)
+    modes = session_modes(parts, config, len(names))
     rows = {}
     for part in ("validation", "test"):
         for corpus in np.unique(parts[part]["corpus"]):

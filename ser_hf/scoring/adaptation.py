@@ -255,15 +255,14 @@ def fit_session(log_probabilities, class_means, spread: float, embeddings=None, 
     speech = ~np.isnan(rows).any(axis=1)
     if head is None or embeddings is None or not speech.any():
         fit = SessionFit(offset)
-        answered = fit.apply(rows[speech])
     else:
         embeddings = np.atleast_2d(np.asarray(embeddings, dtype=np.float64))[speech]
         fit = SessionFit(offset, head, head.session(embeddings))
-        answered = fit.apply(rows[speech], embeddings)
+    if not guard:
+        return fit
+    answered = fit.apply(rows[speech], embeddings if fit.statistics is not None else None)
     counts = [np.bincount(r.argmax(axis=1), minlength=rows.shape[1]) for r in (rows[speech], answered)]
-    if guard and piles_onto_another(*counts):
-        return SessionFit(np.zeros_like(offset), adapted=False)
-    return fit
+    return SessionFit(np.zeros_like(offset), adapted=False) if piles_onto_another(*counts) else fit
 
 
 def adapt_session(log_probabilities, class_means, spread: float, embeddings=None, head: SessionHead | None = None,

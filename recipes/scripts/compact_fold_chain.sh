@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped compact's recipe on one multi-corpus fold (issue 19 cross-validation): cnn_multi_corpus_robust.yaml
+# The shipped compact's recipe on one multi-corpus fold (its cross-validation): cnn_multi_corpus_robust.yaml
 # distilled from that fold's default, read from the logits default_fold_chain.sh saved (so the teacher's folder need
 # not exist), then the per-corpus test report under the robustness conditions. Resumes from its last checkpoint.
 #   nohup bash recipes/scripts/compact_fold_chain.sh 3 > outputs/compact_fold3.log 2>&1 &

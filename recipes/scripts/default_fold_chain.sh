@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The shipped default's recipe chain on one multi-corpus fold (issue 19 cross-validation): the base model
+# The shipped default's recipe chain on one multi-corpus fold (its cross-validation): the base model
 # (whisper_tiny_multi_corpus.yaml), then its robust fine-tuning (whisper_tiny_multi_corpus_robust_finetune.yaml),
 # then the per-corpus test report under the robustness conditions, then the fine-tuned model's logits on the compact
 # recipe's training clips (recipes/teachers/, for compact_fold_chain.sh). Each step resumes from its last checkpoint.

@@ -1,5 +1,5 @@
 """Mean +- sample std over the folds of per-corpus test reports (``ser-hf evaluate --corpus all --conditions ...``):
-UA, WA, macro F1, ECE and the UA under each robustness condition, per corpus (issue 19's cross-validation table).
+UA, WA, macro F1, ECE and the UA under each robustness condition, per corpus (the shipped models' cross-validation table).
 
     python recipes/scripts/fold_summary.py docs/reports/default_multi_corpus_fold1 docs/reports/default_multi_corpus_fold2 \
         docs/reports/default_multi_corpus_fold3 --title "The default model" --output docs/reports/default_multi_corpus_crossval

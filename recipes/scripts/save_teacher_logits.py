@@ -1,5 +1,5 @@
 """Save a teacher's logits on the training clips of a recipe's fold, for distilling that fold's student later
-(``--teacher FILE.parquet``) when the teacher's folder is gone (issue 19: each session starts without outputs/).
+(``--teacher FILE.parquet``) when the teacher's folder is gone (a fresh machine starts without outputs/).
 
     python recipes/scripts/save_teacher_logits.py recipes/cnn_multi_corpus_robust.yaml \
         --teacher outputs/whisper_robust_ft/fold3 --output recipes/teachers/default_fold3.parquet \

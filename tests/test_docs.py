@@ -92,8 +92,8 @@ def test_user_facing_files_carry_no_internal_vocabulary():
     internal = re.compile(r"\b(?:sessions?|issues?) \d+\b(?![.\-]\d)", re.IGNORECASE)
     files = [REPO / "README.md", REPO / "model_card.md", REPO / "CHANGELOG.md", *REPO.glob("docs/**/*.md"),
              *REPO.glob("recipes/**/*.md"), *REPO.glob("space/*.md"), *REPO.glob("ser_hf/pretrained/*/README.md"),
-             *REPO.glob("recipes/**/*.yaml"), *REPO.glob("recipes/scripts/*.py"), *REPO.glob("recipes/scripts/*.sh"), *REPO.glob("ser_hf/**/*.py"),
-             *REPO.glob("space/*.py")]
+             *REPO.glob("recipes/**/*.yaml"), *REPO.glob("recipes/scripts/*.py"), *REPO.glob("recipes/scripts/*.sh"),
+             *REPO.glob("ser_hf/**/*.py"), *REPO.glob("space/*.py")]
     found = [f"{path.relative_to(REPO)}:{number}: {line.strip()[:80]}" for path in files
              for number, line in enumerate(path.read_text().splitlines(), 1) if internal.search(line)]
     assert len(files) > 60 and not found, found

@@ -75,7 +75,7 @@ def test_user_guide_stream_and_pipeline_outputs_are_the_real_ones(data_root):
     assert [line.rstrip() for line in stream.stdout.splitlines()] == shown
     block = guide.split("## With transformers' `pipeline`", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
     code = block.split('$ python -c "', 1)[1].rsplit('"', 1)[0]
-    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
+    printed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300, check=False,
                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert printed.returncode == 0, printed.stderr[-2000:]
     import ast  # the scores' last digits depend on the thread count: compared to 1e-6

@@ -286,6 +286,23 @@ def test_the_yardstick_scores_every_speaker_of_the_held_out_corpus_with_session_
     assert "sessions" not in json.loads((tmp_path / "plain_out" / "metrics.json").read_text())
 
 
+def test_fit_calibration_gives_the_running_adapter_its_population_means():
+    """The streams' adapter compares a speaker with every clip's mean log probabilities (``adaptation_prior``) and,
+    enrolled on neutral clips, with the neutral clips' (``adaptation_neutral_prior``): known means, recovered."""
+    from ser_hf.evaluation.calibration import fit_calibration
+    from ser_hf.scoring.decision import normalize_log
+
+    neutral_row, sad_row = np.log([0.7, 0.2, 0.1]), np.log([0.1, 0.2, 0.7])
+    rows = np.stack([neutral_row] * 3 + [sad_row] + [np.full(3, np.nan)])  # the NaN row: "no speech", left out
+    fitted = fit_calibration(rows, np.array([0, 0, 0, 2, 1]), temperature=1.0, neutral=0)
+    assert fitted["adaptation_neutral_prior"] == pytest.approx(neutral_row, abs=1e-4)
+    assert fitted["adaptation_prior"] == pytest.approx((3 * neutral_row + sad_row) / 4, abs=1e-4)
+    halved = fit_calibration(rows, np.array([0, 0, 0, 2, 1]), temperature=2.0, neutral=0)  # at the temperature
+    assert halved["adaptation_neutral_prior"] == pytest.approx(normalize_log(neutral_row / 2), abs=1e-4)
+    assert "adaptation_neutral_prior" not in fit_calibration(rows, np.array([1, 1, 1, 2, 1]), temperature=1.0,
+                                                             neutral=0)  # no neutral clip: nothing to compare with
+
+
 def test_calibrate_writes_the_temperature_and_session_statistics_of_the_validation_speakers(tmp_path, audio_writer):
     data = three_corpora(tmp_path, audio_writer)
     model = save_model(tmp_path / "model", CORE7)
@@ -294,6 +311,9 @@ def test_calibrate_writes_the_temperature_and_session_statistics_of_the_validati
     config = json.loads((model / "config.json").read_text())
     assert config["calibration_temperature"] == 1.0 and json.loads(kept.stdout)["temperature"] == 1.0
     assert np.asarray(config["adaptation_class_means"]).shape == (7, 7) and config["adaptation_spread"] > 0
+    neutral = config["label2id"]["neutral"]  # the running adapter's statistics, from the same clips
+    assert len(config["adaptation_prior"]) == 7
+    assert config["adaptation_neutral_prior"] == config["adaptation_class_means"][neutral]
     fitted = run_cli("calibrate", "--model", str(model), "--data-dir", str(data), "--write", "--json")
     assert fitted.returncode == 0, fitted.stderr
     result = json.loads(fitted.stdout)

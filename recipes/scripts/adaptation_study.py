@@ -3,12 +3,12 @@ session (balanced, or 60% neutral), clips arrive one by one, and the model's log
 the session has shown so far. The method and its warm-up are chosen on the validation speakers only.
 
     python recipes/scripts/adaptation_study.py --data-dir ../shared/data [--models default compact] [--folds 1 2] \
-        [--save-priors] [--fold-model default:2=outputs/whisper_robust_ft/fold2]
+        [--fold-model default:2=outputs/whisper_robust_ft/fold2]
 
 Clip scores are computed once per model, fold and part (``outputs/adaptation/``), then every session is
-replayed from them. Writes ``docs/reports/adaptation/adaptation.json`` and ``adaptation.md``; with
-``--save-priors``, each model's population statistics on fold 1's validation speakers (the shipped models are
-fold-1 models) go into its ``config.json`` (``adaptation_prior``, ``adaptation_neutral_prior``). ``--fold-model
+replayed from them. Writes ``docs/reports/adaptation/adaptation.json`` and ``adaptation.md``; the population
+statistics are the validation speakers' (what ``ser-hf calibrate --write`` stores in a model's config as
+``adaptation_prior`` and ``adaptation_neutral_prior``). ``--fold-model
 NAME:FOLD=DIR`` scores that fold with a model trained on it (the cross-validation's fold models) instead of the
 shipped one. The rows measured replace those of the same model and fold in an existing ``adaptation.json``; the
 others are kept.
@@ -26,7 +26,7 @@ from ser_hf.data import load_audio, load_split
 from ser_hf.evaluation.evaluate import score_clips
 from ser_hf.evaluation.metrics import ser_metrics
 from ser_hf.scoring.adaptation import SessionAdapter
-from ser_hf.scoring.loading import load_model, resolve_model_dir
+from ser_hf.scoring.loading import load_model
 
 CACHE = Path("outputs/adaptation")
 SESSION_CLIPS = 20
@@ -146,22 +146,12 @@ def priors(scores: dict) -> tuple[np.ndarray, np.ndarray]:
     return log_p[speech].mean(axis=0), log_p[speech & neutral].mean(axis=0)
 
 
-def save_priors(model: str, prior: np.ndarray, neutral_prior: np.ndarray) -> None:
-    """Write the population statistics into the model folder's ``config.json`` (4 decimals, keys sorted)."""
-    path = resolve_model_dir(model) / "config.json"
-    config = json.loads(path.read_text())
-    config["adaptation_prior"] = [round(float(v), 4) for v in prior]
-    config["adaptation_neutral_prior"] = [round(float(v), 4) for v in neutral_prior]
-    path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--models", nargs="+", default=["default", "compact"])
     parser.add_argument("--folds", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--output", default="docs/reports/adaptation")
-    parser.add_argument("--save-priors", action="store_true", help="write fold 1's priors into each model's config")
     parser.add_argument("--fold-model", action="append", default=[], metavar="NAME:FOLD=DIR",
                         help="score FOLD of model NAME with the model in DIR (trained on that fold)")
     args = parser.parse_args()
@@ -174,8 +164,6 @@ def main() -> None:
             source = fold_models.get((model, str(fold)), model)
             validation, test = (clip_scores(source, fold, part, args.data_dir) for part in ("validation", "test"))
             prior, neutral_prior = priors(validation)
-            if args.save_priors and fold == 1 and source == model:
-                save_priors(model, prior, neutral_prior)
             tuning = {json.dumps(c): {kind: evaluate(validation, c, prior, neutral_prior, kind == "skewed")
                                       for kind in ("balanced", "skewed")} for c in CANDIDATES}
             base = tuning[json.dumps({"method": "none"})]

@@ -27,8 +27,8 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     """Fit ``model``'s temperature on the validation speakers of ``fold`` of ``protocol`` (never its test speakers),
     and the population statistics of session mode on the same clips at that temperature
     (:func:`ser_hf.scoring.adaptation.population_statistics`); with ``write``, store them in the model folder's
-    ``config.json`` (``calibration_temperature``, ``adaptation_class_means``, ``adaptation_spread``; no weight
-    changes). ``keep_temperature`` keeps the model's own temperature (the statistics are fitted at it, and only they
+    ``config.json`` (``calibration_temperature``, ``adaptation_class_means``, ``adaptation_spread``, and the running
+    adapter's ``adaptation_prior`` and ``adaptation_neutral_prior``; no weight changes). ``keep_temperature`` keeps the model's own temperature (the statistics are fitted at it, and only they
     are written). With ``session_head``, the training speakers' clips are scored too and session mode's head fitted
     on their embeddings (:class:`ser_hf.scoring.session_head.SessionHead`; ``session_head`` in the config). Returns
     them, the validation UA and the ECE before and after."""
@@ -46,7 +46,8 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
                                                total=len(part), desc="Scoring the validation speakers",
                                                gate=default_gate(vad))
     references = np.asarray(part["label"])
-    fitted = fit_calibration(log_probabilities, references, columns, own_temperature if keep_temperature else None)
+    fitted = fit_calibration(log_probabilities, references, columns, own_temperature if keep_temperature else None,
+                             neutral=labels.index("neutral") if "neutral" in labels else None)
     temperature = fitted["calibration_temperature"]
     kept = ~np.isnan(log_probabilities).any(axis=1)
     scored = normalize_log(log_probabilities[kept][:, columns])
@@ -54,8 +55,7 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
               "num_records": int(kept.sum()), "ua": ser_metrics(predicted, references, split_labels)["ua"],
               "ece_before": expected_calibration_error(softmax(scored), references[kept]),
               "ece_after": expected_calibration_error(softmax(scored, temperature), references[kept]),
-              "adaptation_class_means": fitted["adaptation_class_means"],
-              "adaptation_spread": fitted["adaptation_spread"]}
+              **{k: v for k, v in fitted.items() if k.startswith("adaptation_")}}
     if session_head:
         result["session_head"] = fit_session_head(network, feature_extractor, split["train"], columns, progress,
                                                   vad).to_dict()
@@ -64,8 +64,7 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
         config = json.loads(path.read_text())
         if not keep_temperature:
             config["calibration_temperature"] = temperature
-        config["adaptation_class_means"] = result["adaptation_class_means"]
-        config["adaptation_spread"] = result["adaptation_spread"]
+        config.update({k: v for k, v in result.items() if k.startswith("adaptation_")})
         if session_head:
             config["session_head"] = result["session_head"]
         path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")

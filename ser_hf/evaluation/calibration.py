@@ -52,13 +52,15 @@ def fit_temperature(log_probabilities: np.ndarray, references: np.ndarray) -> fl
 
 
 def fit_calibration(log_probabilities: np.ndarray, references: np.ndarray, columns=None,
-                    temperature: float | None = None) -> dict:
+                    temperature: float | None = None, neutral: int | None = None) -> dict:
     """What ``ser-hf calibrate`` and training store in a model's config, fitted on validation speakers' clips
     (``log_probabilities (clips, num_labels)`` at temperature 1, NaN rows for "no speech", left out): the
     ``calibration_temperature`` (:func:`fit_temperature` over ``columns``, the labels scored, which ``references
     (clips,)`` index; every label by default), unless ``temperature`` is given, and session mode's population
     statistics at that temperature (``adaptation_class_means``, ``adaptation_spread``:
-    :func:`ser_hf.scoring.adaptation.population_statistics`)."""
+    :func:`ser_hf.scoring.adaptation.population_statistics`), and the running adapter's (streams): the mean log
+    probabilities of every clip (``adaptation_prior``) and, with ``neutral`` (its label index), of the neutral ones
+    (``adaptation_neutral_prior``, what enrollment on neutral clips compares a speaker with)."""
     from ..scoring.adaptation import population_statistics
 
     rows = np.asarray(log_probabilities, dtype=np.float64)
@@ -67,9 +69,13 @@ def fit_calibration(log_probabilities: np.ndarray, references: np.ndarray, colum
     rows, references = rows[kept], np.asarray(references)[kept]
     if temperature is None:
         temperature = fit_temperature(normalize_log(rows[:, columns]), references)
-    means, spread = population_statistics(normalize_log(rows / temperature), columns[references], rows.shape[1])
-    return {"calibration_temperature": temperature, "adaptation_class_means": np.round(means, 4).tolist(),
-            "adaptation_spread": round(spread, 4)}
+    scaled = normalize_log(rows / temperature)
+    means, spread = population_statistics(scaled, columns[references], rows.shape[1])
+    fitted = {"calibration_temperature": temperature, "adaptation_class_means": np.round(means, 4).tolist(),
+              "adaptation_spread": round(spread, 4), "adaptation_prior": np.round(scaled.mean(axis=0), 4).tolist()}
+    if neutral is not None and (columns[references] == neutral).any():
+        fitted["adaptation_neutral_prior"] = np.round(means[neutral], 4).tolist()
+    return fitted
 
 
 def coverage_curve(probabilities: np.ndarray, references: np.ndarray,

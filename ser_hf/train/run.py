@@ -49,7 +49,8 @@ def calibrate(model, scored: dict, references: dict) -> dict:
     """Fit the temperature on the validation speakers' clips (``scored["validation"]``: metrics and log probabilities
     at temperature 1) and store it in the model's config with session mode's population statistics of the same clips
     (:func:`ser_hf.evaluation.calibration.fit_calibration`); update each part's ``ece``."""
-    fitted = fit_calibration(scored["validation"][1], references["validation"])
+    fitted = fit_calibration(scored["validation"][1], references["validation"],
+                             neutral=model.config.label2id.get("neutral"))
     for key, value in fitted.items():
         setattr(model.config, key, value)
     temperature = fitted["calibration_temperature"]

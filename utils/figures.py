@@ -132,9 +132,9 @@ LOCO_REPORTS = {"ravdess": "fold1_ravdess", "crema_d": "fold2_crema_d", "tess": 
 def unseen_corpus_sentence() -> str:
     """The default recipe on ``leave-one-corpus-out``: each corpus scored by a model that never heard any of it."""
     ua = {c: read(REPORTS / "leave_one_corpus_out" / LOCO_REPORTS[c] / "metrics.json")["ua"] for c in CORPORA}
+    link = "[leave-one-corpus-out](docs/reports/leave_one_corpus_out/README.md)"
     return ("On a corpus never heard in training, expect far less: the default's recipe trained on two of the corpora "
-            "and tested on every speaker of the third ([leave-one-corpus-out](docs/reports/leave_one_corpus_out/README.md)) "
-            "scores " + ", ".join(f"{NAMES[c]} {ua[c]:.3f}" for c in CORPORA)
+            f"and tested on every speaker of the third ({link}) scores " + ", ".join(f"{NAMES[c]} {ua[c]:.3f}" for c in CORPORA)
             + f" UA (mean {sum(ua.values()) / len(ua):.3f}). Your own recordings are likelier to score near these "
             "figures than near the table's.\n")
 

@@ -28,10 +28,11 @@ def calibrate_model(model, data_dir=None, *, protocol: str = "multi-corpus", fol
     and the population statistics of session mode on the same clips at that temperature
     (:func:`ser_hf.scoring.adaptation.population_statistics`); with ``write``, store them in the model folder's
     ``config.json`` (``calibration_temperature``, ``adaptation_class_means``, ``adaptation_spread``, and the running
-    adapter's ``adaptation_prior`` and ``adaptation_neutral_prior``; no weight changes). ``keep_temperature`` keeps the model's own temperature (the statistics are fitted at it, and only they
-    are written). With ``session_head``, the training speakers' clips are scored too and session mode's head fitted
-    on their embeddings (:class:`ser_hf.scoring.session_head.SessionHead`; ``session_head`` in the config). Returns
-    them, the validation UA and the ECE before and after."""
+    adapter's ``adaptation_prior`` and ``adaptation_neutral_prior``; no weight changes). ``keep_temperature`` keeps
+    the model's own temperature (the statistics are fitted at it, and only they are written). With
+    ``session_head``, the training speakers' clips are scored too and session mode's head fitted on their embeddings
+    (:class:`ser_hf.scoring.session_head.SessionHead`; ``session_head`` in the config). Returns them, the validation
+    UA and the ECE before and after."""
 
     network, feature_extractor = load_model(model)
     own_temperature = float(getattr(network.config, "calibration_temperature", None) or 1.0)

@@ -134,7 +134,8 @@ def unseen_corpus_sentence() -> str:
     ua = {c: read(REPORTS / "leave_one_corpus_out" / LOCO_REPORTS[c] / "metrics.json")["ua"] for c in CORPORA}
     link = "[leave-one-corpus-out](docs/reports/leave_one_corpus_out/README.md)"
     return ("On a corpus never heard in training, expect far less: the default's recipe trained on two of the corpora "
-            f"and tested on every speaker of the third ({link}) scores " + ", ".join(f"{NAMES[c]} {ua[c]:.3f}" for c in CORPORA)
+            f"and tested on every speaker of the third ({link}) scores "
+            + ", ".join(f"{NAMES[c]} {ua[c]:.3f}" for c in CORPORA)
             + f" UA (mean {sum(ua.values()) / len(ua):.3f}). Your own recordings are likelier to score near these "
             "figures than near the table's.\n")
 

@@ -390,6 +390,7 @@ def test_a_session_fit_that_piles_answers_onto_another_emotion_falls_back_to_cli
     assert piles_onto_another([3, 1, 1], [0, 4, 1])  # 4 of 5 onto another
     assert not piles_onto_another([3, 1, 1], [1, 2, 2])  # spread out: a shift undone
     assert not piles_onto_another([3, 1, 1], [1, 3, 1])  # as many, not more
+    assert not piles_onto_another([3, 2, 2, 2, 1], [1, 4, 2, 2, 1])  # 4 of 10 on another: not a pile
     assert not piles_onto_another([0, 0, 0], [0, 0, 0])
 
 
@@ -464,6 +465,9 @@ def test_session_mode_with_a_head_adds_it_to_the_shift_and_keeps_clips_without_s
     fit = fit_session(log_p, means, spread, embeddings, head)
     expected = normalize_log(log_p - fit.offset + SESSION_HEAD_WEIGHT * head.log_probabilities(embeddings, fit.statistics))
     np.testing.assert_allclose(adapt_session(log_p, means, spread, embeddings, head), expected, atol=1e-9)
+    half = normalize_log(log_p - fit.offset + 0.5 * head.log_probabilities(embeddings, fit.statistics))
+    np.testing.assert_allclose(adapt_session(log_p, means, spread, embeddings, head, guard=False, head_weight=0.5), half,
+                               atol=1e-9)
     with pytest.raises(SerError, match="embeddings"):
         fit.apply(log_p)
     log_p[-1], embeddings[-1] = np.nan, np.nan  # no speech: left out of the fit, stays NaN

@@ -16,6 +16,8 @@ embeddings are standardized by the session's); ``head_mix`` (``C = 0.01``, and t
 by the head itself and its expected offset added back, so a neutral-heavy session is not pushed away from neutral:
 :class:`ser_hf.scoring.session_head.SessionHead`); ``mix_clip`` and ``mix_shipped`` (``head_mix``'s log probabilities
 added to clip mode's, or to ``shipped``'s: the session mode that ships now, ``adapt_session`` with the head).
+``--head-weights 0.5 1 2`` adds ``mix_shipped`` with each weight of the head, with the guard (``w0.5``) and without
+(``w0.5_unguarded``).
 
 ``--stream`` replays each speaker's clips as a stream instead (all of them, and skewed sessions; 3 random orders):
 ``running`` (the streams' running adapter), ``causal`` (``fit_session`` with the head, fitted to the clips so far, the
@@ -90,8 +92,9 @@ def log_softmax(x: np.ndarray) -> np.ndarray:
     return normalize_log(np.asarray(x, dtype=np.float64))
 
 
-def session_modes(parts: dict, config: dict, num_labels: int) -> dict:
-    """``{design: fn(part, rows) -> log probabilities (len(rows), labels)}``."""
+def session_modes(parts: dict, config: dict, num_labels: int, head_weights: tuple[float, ...] = ()) -> dict:
+    """``{design: fn(part, rows) -> log probabilities (len(rows), labels)}``; ``head_weights`` add ``mix_shipped``
+    with each weight of the head, guarded and not."""
     temperature = config.get("calibration_temperature") or 1.0
     population = parts["validation"]["logits"] / temperature
     labels = parts["validation"]["label"]
@@ -111,6 +114,11 @@ def session_modes(parts: dict, config: dict, num_labels: int) -> dict:
     def clip(part, rows):
         return log_softmax(part["logits"][rows] / temperature)
 
+    def weighted(weight, guard):
+        return lambda part, rows: adapt_session(clip(part, rows), means, spread, part["embedding"][rows], head,
+                                                guard=guard, head_weight=weight)
+
+    extra = {f"w{w:g}{'' if guard else '_unguarded'}": weighted(w, guard) for w in head_weights for guard in (True, False)}
     return {
         "shipped": lambda part, rows: adapt_session(clip(part, rows), means, spread),
         "center": lambda part, rows: log_softmax(part["logits"][rows] / temperature
@@ -120,6 +128,7 @@ def session_modes(parts: dict, config: dict, num_labels: int) -> dict:
         "head_mix": head_mix,
         "mix_clip": lambda part, rows: log_softmax(head_mix(part, rows) + clip(part, rows)),
         "mix_shipped": lambda part, rows: adapt_session(clip(part, rows), means, spread, part["embedding"][rows], head),
+        **extra,
     }
 
 
@@ -199,6 +208,8 @@ def main() -> None:
     parser.add_argument("--stream", action="store_true", help="replay sessions clip by clip (streams' designs)")
     parser.add_argument("--warmup", type=int, default=10, help="--stream: clips before the causal fit starts")
     parser.add_argument("--buffer", type=int, default=200, help="--stream: the causal fit's last clips")
+    parser.add_argument("--head-weights", type=float, nargs="*", default=[],
+                        help="also mix_shipped with these weights of the session head, guarded and not")
     args = parser.parse_args()
     output = Path(args.output)
     if args.render:
@@ -216,7 +227,7 @@ def main() -> None:
     temperature = config.get("calibration_temperature") or 1.0
     if args.stream:
         return stream_screen(args, parts, config, names, temperature, output)
-    modes = session_modes(parts, config, len(names))
+    modes = session_modes(parts, config, len(names), tuple(args.head_weights))
     rows = {}
     for part in ("validation", "test"):
         for corpus in np.unique(parts[part]["corpus"]):
@@ -275,23 +286,26 @@ def write_stream_table(report: dict, path: Path) -> None:
 
 
 def write_table(report: dict, path: Path) -> None:
-    """10-clip sessions' UA and skewed sessions' WA per model, part/corpus and design, against clip mode."""
+    """10-clip sessions' UA and skewed sessions' WA per model, part/corpus and design, against clip mode (the designs
+    every model was screened with)."""
+    tables = [t["random10"] for e in report["models"].values() for t in e["rows"].values()]
+    designs = [d for d in tables[0] if d not in ("clip", "sessions", "clips") and all(d in t for t in tables)]
     lines = [f"<!-- written by recipes/scripts/session_screen.py from {path.with_suffix('.json').name} -->",
              ("Session mode against clip mode (UA on 10-clip sessions, 5 draws per speaker; WA on skewed sessions: every "
              "neutral clip and 3 of each other emotion), each speaker's clips scored on its corpus's own emotions."), "",
-             "| model | speakers | clip UA (10) | " + " | ".join(f"{d} UA (10)" for d in DESIGNS)
-             + " | clip WA (skewed) | " + " | ".join(f"{d} WA (skewed)" for d in DESIGNS) + " |",
-             "|---|---|" + "---:|" * (2 * len(DESIGNS) + 2)]
+             "| model | speakers | clip UA (10) | " + " | ".join(f"{d} UA (10)" for d in designs)
+             + " | clip WA (skewed) | " + " | ".join(f"{d} WA (skewed)" for d in designs) + " |",
+             "|---|---|" + "---:|" * (2 * len(designs) + 2)]
     for name, entry in report["models"].items():
         for where, table in entry["rows"].items():
             ten, skewed = table["random10"], table.get("skewed")
             cells = [f"{ten['clip']['ua']:.3f}"] + [f"{ten[d]['ua']:.3f} ({100 * (ten[d]['ua'] - ten['clip']['ua']):+.1f})"
-                                                    for d in DESIGNS]
+                                                    for d in designs]
             if skewed:
                 cells += [f"{skewed['clip']['wa']:.3f}"] + [
-                    f"{skewed[d]['wa']:.3f} ({100 * (skewed[d]['wa'] - skewed['clip']['wa']):+.1f})" for d in DESIGNS]
+                    f"{skewed[d]['wa']:.3f} ({100 * (skewed[d]['wa'] - skewed['clip']['wa']):+.1f})" for d in designs]
             else:
-                cells += [""] * (len(DESIGNS) + 1)
+                cells += [""] * (len(designs) + 1)
             lines.append(f"| {name} | {where.replace('/', ' ')} | " + " | ".join(cells) + " |")
     path.write_text("\n".join(lines) + "\n")
 

@@ -465,9 +465,10 @@ def test_session_mode_with_a_head_adds_it_to_the_shift_and_keeps_clips_without_s
     fit = fit_session(log_p, means, spread, embeddings, head)
     expected = normalize_log(log_p - fit.offset + SESSION_HEAD_WEIGHT * head.log_probabilities(embeddings, fit.statistics))
     np.testing.assert_allclose(adapt_session(log_p, means, spread, embeddings, head), expected, atol=1e-9)
-    half = normalize_log(log_p - fit.offset + 0.5 * head.log_probabilities(embeddings, fit.statistics))
-    np.testing.assert_allclose(adapt_session(log_p, means, spread, embeddings, head, guard=False, head_weight=0.5), half,
-                               atol=1e-9)
+    double = normalize_log(log_p - fit.offset + 2.0 * head.log_probabilities(embeddings, fit.statistics))
+    assert SESSION_HEAD_WEIGHT != 2.0
+    np.testing.assert_allclose(adapt_session(log_p, means, spread, embeddings, head, guard=False, head_weight=2.0),
+                               double, atol=1e-9)
     with pytest.raises(SerError, match="embeddings"):
         fit.apply(log_p)
     log_p[-1], embeddings[-1] = np.nan, np.nan  # no speech: left out of the fit, stays NaN

@@ -231,7 +231,6 @@ def test_browser_fake_microphone_shows_a_live_label(tmp_path, app_url):
         browser.close()
 
 
-@needs_browser
 def upload_again(page, path: Path, done: str) -> None:
     """Clear the upload, upload ``path``, press Recognize and wait until the JavaScript condition ``done`` holds."""
     page.locator("button[aria-label='Clear']").first.click()
@@ -241,6 +240,7 @@ def upload_again(page, path: Path, done: str) -> None:
     page.wait_for_function(f"() => {done}", timeout=120000)
 
 
+@needs_browser
 def test_browser_upload_on_the_bundled_models(data_root):
     """The app `make demo` opens: the shipped default and compact models, a real clip of an unseen actor."""
     from playwright.sync_api import sync_playwright

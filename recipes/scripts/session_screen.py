@@ -38,8 +38,6 @@ from ser_hf.scoring.adaptation import STRENGTH, WARMUP, SessionAdapter, adapt_se
 from ser_hf.scoring.decision import decide, normalize_log
 from ser_hf.scoring.session_head import SessionHead
 
-DESIGNS = ("shipped", "center", "head", "head_mix", "mix_clip", "mix_shipped")
-
 
 def scored_parts(model_dir: str, protocol: str, fold: int, data_dir: str, cache: Path) -> dict[str, dict]:
     """``{part: {"logits" (clips, labels), "embedding" (clips, dims), "label", "speaker", "corpus"}}`` over the

@@ -251,7 +251,7 @@ def test_browser_upload_on_the_bundled_models(data_root):
     demo = build_demo(ModelPool(BUNDLED_MODELS))
     port = free_port()
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    clip = data_root / "ravdess" / "Actor_01" / "03-01-05-02-01-01-01.ogg"  # angry, strong; actor 1 is a test speaker
+    clip = data_root / "ravdess" / "Actor_02" / "03-01-05-02-01-02-02.ogg"  # angry, strong; actor 2 is a test speaker
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     from ser_hf.data import load_audio
     from ser_hf.demo.charts import colour

@@ -167,6 +167,7 @@ def test_shipped_folder_links_its_remote_code_and_loads_without_ser_hf(trained, 
     assert links == ["audio.py", "configuration_ser_cnn.py", "errors.py", "feature_extraction_ser.py",
                      "modeling_ser_cnn.py", "pooling.py", "preprocessing.py"]
     assert all((out / name).is_symlink() for name in links)
+    assert 'model="ser-hf/ser-hf-tiny"' in (out / "README.md").read_text()  # the card names the shipped model
     script = ("import sys; from transformers import AutoFeatureExtractor, AutoModelForAudioClassification; "
               f"m = AutoModelForAudioClassification.from_pretrained({str(out)!r}, trust_remote_code=True); "
               f"AutoFeatureExtractor.from_pretrained({str(out)!r}, trust_remote_code=True); "

@@ -79,8 +79,8 @@ def ship_model(model_dir: str | os.PathLike, name: str, repo_id: str | None = No
     for stale in out.glob("*.py"):
         stale.unlink()
     models = PACKAGE / "models"
-    for name in auto_map_modules(out):
-        for path in [models / name, *map(Path, get_relative_import_files(str(models / name)))]:
+    for module in auto_map_modules(out):
+        for path in [models / module, *map(Path, get_relative_import_files(str(models / module)))]:
             if not (out / path.name).exists():
                 (out / path.name).symlink_to(os.path.relpath(models / path.name, out))
     (out / "README.md").write_text(render_model_card(out, repo_id or f"ser-hf/ser-hf-{name}"))

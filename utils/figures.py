@@ -24,8 +24,9 @@ CORPORA = ("ravdess", "crema_d", "tess")
 NAMES = {"ravdess": "RAVDESS", "crema_d": "CREMA-D", "tess": "TESS"}
 MODELS = {"default": "default: Whisper tiny.en + head, distilled from Whisper base, fine-tuned on degraded speech",
           "compact": "compact: CNN, distilled from the default under the same degradations"}
-# The folds' recipe where it is not the shipped model's: the default's cross-validation is its previous recipe's.
-CROSSVAL_RECIPE = {"default": "the previous default's recipe (no teacher)", "compact": "compact, its recipe"}
+# The folds' recipe where it is not the shipped model's: both cross-validations are the previous recipes'.
+CROSSVAL_RECIPE = {"default": "the previous default's recipe (no teacher)",
+                   "compact": "the previous compact's recipe (its teacher without one)"}
 BASELINES = {"ravdess": "baseline_ravdess_6fold", "crema_d": "baseline_crema_d_speakers",
              "tess": "baseline_tess_cross_speaker"}
 BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /figures:(?P=name) -->)", re.S)

@@ -102,7 +102,7 @@ def test_workers_answer_the_vad_and_the_results_equal_predict(tmp_path, data_roo
     import numpy as np
 
     clips = [str(data_root / "ravdess" / name) for name in (
-        "Actor_01/03-01-05-02-01-01-01.ogg", "Actor_02/03-01-03-02-02-01-02.ogg")]
+        "Actor_02/03-01-05-02-01-02-02.ogg", "Actor_02/03-01-03-02-02-01-02.ogg")]
     long = tmp_path / "long.wav"  # scored in windows, one of them silent
     sf.write(str(long), np.concatenate([sf.read(clips[0], dtype="float32")[0], np.zeros(6 * 16000, np.float32),
                                         sf.read(clips[1], dtype="float32")[0]]), 16000)

@@ -100,7 +100,8 @@ def test_model_card_lists_the_per_corpus_test_results(trained, tmp_path):
                                                    "session": {"ua": 0.61, "wa": 0.6}}}
     (folder / "per_corpus.json").write_text(json.dumps(per_corpus))
     card = render_model_card(folder, "tester/ser-cnn")
-    assert "| condition | ravdess | tess |" in card and "| noise:10 | 0.651 | 0.420 |" in card
+    assert "| condition | RAVDESS | TESS | no speech (all) |" in card
+    assert "| noise:10 | 0.651 (-0.061) | 0.420 (-0.080) | 0 |" in card and "| clean | 0.712 | 0.500 | 0 |" in card
     assert "| TESS | 10 at random (5 draws) | 0.500 -> 0.610 | 0.520 -> 0.600 | 100 |" in card
     assert "RAVDESS | 10 at random" not in card  # a corpus without session metrics has no row
 

@@ -161,23 +161,14 @@ def bench_table() -> str:
 
 
 def robustness_table(model: str) -> str:
-    """UA per corpus under each ``ser-hf evaluate --conditions`` condition, its change from clean, and the ECE."""
+    """The shipped model's card table of UA under each ``ser-hf evaluate --conditions`` condition, and its ECE."""
+    from ser_hf.hub.card import conditions_table
+
     per_corpus = shipped(model)
-    conditions = list(per_corpus[CORPORA[0]]["robustness"])
-    lines = ["| condition | " + " | ".join(NAMES[c] for c in CORPORA) + " | no speech (all) |",
-             "|---|" + "---:|" * (len(CORPORA) + 1)]
-    for condition in conditions:
-        cells = []
-        for c in CORPORA:
-            ua, clean = per_corpus[c]["robustness"][condition]["ua"], per_corpus[c]["robustness"]["clean"]["ua"]
-            cells.append(f"{ua:.3f}" if condition == "clean" else f"{ua:.3f} ({ua - clean:+.3f})")
-        no_speech = sum(per_corpus[c]["robustness"][condition]["no_speech"] for c in CORPORA)
-        lines.append(f"| {condition} | " + " | ".join(cells) + f" | {no_speech} |")
     temperature = read(ROOT / "ser_hf" / "pretrained" / model / "config.json")["calibration_temperature"]
-    lines.append("")
-    lines.append(f"Expected calibration error on the test speakers at the model's temperature {temperature:.4f}: "
-                 + ", ".join(f"{NAMES[c]} {per_corpus[c]['robustness']['clean']['ece']:.3f}" for c in CORPORA) + ".")
-    return "\n".join(lines) + "\n"
+    return (conditions_table(per_corpus) + "\n\nExpected calibration error on the test speakers at the model's temperature "
+            f"{temperature:.4f}: " + ", ".join(f"{NAMES[c]} {per_corpus[c]['robustness']['clean']['ece']:.3f}"
+                                               for c in CORPORA) + ".\n")
 
 
 RENDERERS = {

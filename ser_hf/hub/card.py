@@ -32,17 +32,33 @@ def read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def robustness_table(per_corpus: dict) -> str:
-    """The card's robustness section: UA per condition (rows) and corpus (columns), from ``per_corpus.json``."""
+def conditions_table(per_corpus: dict) -> str:
+    """UA per condition (rows) and corpus (columns), each with its change from clean, and the clips the speech gate
+    rejected, from ``per_corpus.json``'s ``robustness`` (what ``ser-hf evaluate --conditions`` writes); "" without it."""
     scored = {corpus: m["robustness"] for corpus, m in per_corpus.items() if m.get("robustness")}
     if not scored:
         return ""
+
+    def cell(result: dict, condition: str) -> str:
+        if condition not in result:
+            return ""
+        ua = result[condition]["ua"]
+        if condition == "clean" or "clean" not in result:
+            return f"{ua:.3f}"
+        return f"{ua:.3f} ({ua - result['clean']['ua']:+.3f})"
+
     conditions = list(next(iter(scored.values())))
-    lines = [f"| {c} | " + " | ".join(f"{r[c]['ua']:.3f}" if c in r else "" for r in scored.values()) + " |"
-             for c in conditions]
-    return ("\n\nUnder degradations (the same test speakers, each clip degraded with a seed of its own; UA; "
-            "`ser-hf evaluate --conditions`):\n\n| condition | " + " | ".join(scored) + " |\n|---|"
-            + "---:|" * len(scored) + "\n" + "\n".join(lines))
+    rows = [f"| {c} | " + " | ".join(cell(r, c) for r in scored.values())
+            + f" | {sum(r.get(c, {}).get('no_speech', 0) for r in scored.values())} |" for c in conditions]
+    return ("| condition | " + " | ".join(display_name(corpus) for corpus in scored) + " | no speech (all) |\n|---|"
+            + "---:|" * (len(scored) + 1) + "\n" + "\n".join(rows))
+
+
+def robustness_table(per_corpus: dict) -> str:
+    """The card's robustness section (:func:`conditions_table` under a sentence saying what it is)."""
+    table = conditions_table(per_corpus)
+    return ("\n\nUnder degradations (the same test speakers, each clip degraded with a seed of its own; UA and its "
+            "change from clean; `ser-hf evaluate --conditions`):\n\n" + table) if table else ""
 
 
 SESSION_KINDS = {"all": "all of a speaker's clips", "random10": "10 at random (5 draws)",
